@@ -1,0 +1,146 @@
+"""The three result types a model returns: one dataclass per task.
+
+Arrays are parallel numpy arrays (as in supervision's ``Detections``), checked on
+construction, and every result has ``to_dict()`` for JSON.
+
+Example:
+    >>> import numpy as np
+    >>> d = Detections(xyxy=np.array([[1, 2, 3, 4]], np.float32),
+    ...                confidence=np.array([0.9], np.float32),
+    ...                class_id=np.array([0]), labels=("cat",))
+    >>> d.to_dict()["detections"][0]["label"]
+    'cat'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+
+def _label(labels: Sequence[str], class_id: int) -> str:
+    return labels[class_id] if 0 <= class_id < len(labels) else str(class_id)
+
+
+@dataclass
+class Classification:
+    """Top-k classes, best first."""
+
+    class_id: np.ndarray  # (k,) int64
+    confidence: np.ndarray  # (k,) float32
+    labels: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.class_id = np.asarray(self.class_id, dtype=np.int64).reshape(-1)
+        self.confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
+        if self.class_id.shape != self.confidence.shape:
+            raise ValueError(
+                f"expected class_id and confidence of one length, got {self.class_id.shape} and {self.confidence.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.class_id)
+
+    @property
+    def names(self) -> list[str]:
+        return [_label(self.labels, int(c)) for c in self.class_id]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": "classification",
+            "classes": [
+                {"class_id": int(c), "label": n, "score": round(float(s), 6)}
+                for c, n, s in zip(self.class_id, self.names, self.confidence)
+            ],
+        }
+
+
+@dataclass
+class Detections:
+    """Boxes in source-image pixels (x1, y1, x2, y2), with scores and class ids."""
+
+    xyxy: np.ndarray  # (n, 4) float32
+    confidence: np.ndarray  # (n,) float32
+    class_id: np.ndarray  # (n,) int64
+    labels: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        self.confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
+        self.class_id = np.asarray(self.class_id, dtype=np.int64).reshape(-1)
+        n = len(self.xyxy)
+        if len(self.confidence) != n or len(self.class_id) != n:
+            raise ValueError(
+                f"expected {n} confidences and class ids for {n} boxes, "
+                f"got {len(self.confidence)} and {len(self.class_id)}"
+            )
+
+    @classmethod
+    def empty(cls, labels: Sequence[str] = ()) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), labels)
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: Any) -> "Detections":
+        """Select detections with an index array, a slice or a boolean mask."""
+        if isinstance(index, (int, np.integer)):
+            index = [index]
+        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], self.labels)
+
+    @property
+    def names(self) -> list[str]:
+        return [_label(self.labels, int(c)) for c in self.class_id]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": "detection",
+            "detections": [
+                {
+                    "class_id": int(c),
+                    "label": n,
+                    "score": round(float(s), 6),
+                    "xyxy": [round(float(v), 2) for v in box],
+                }
+                for box, s, c, n in zip(self.xyxy, self.confidence, self.class_id, self.names)
+            ],
+        }
+
+
+@dataclass
+class Segmentation:
+    """A class map the size of the source image, and the pixel area of each class present."""
+
+    class_map: np.ndarray  # (H, W) integer class ids
+    labels: Sequence[str] = ()
+    areas: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.class_map = np.asarray(self.class_map)
+        if self.class_map.ndim != 2 or not np.issubdtype(self.class_map.dtype, np.integer):
+            raise ValueError(
+                f"expected a 2-D integer class map, got {self.class_map.ndim}-D {self.class_map.dtype}"
+            )
+        if not self.areas:
+            counts = np.bincount(self.class_map.ravel().astype(np.int64, copy=False))
+            self.areas = {int(c): int(n) for c, n in enumerate(counts) if n}
+
+    def mask(self, class_id: int) -> np.ndarray:
+        """Boolean mask of one class."""
+        return self.class_map == class_id
+
+    def to_dict(self) -> dict[str, Any]:
+        h, w = self.class_map.shape
+        total = float(h * w)
+        return {
+            "task": "segmentation",
+            "size": [w, h],
+            "classes": [
+                {"class_id": c, "label": _label(self.labels, c), "pixels": n, "fraction": round(n / total, 6)}
+                for c, n in sorted(self.areas.items())
+            ],
+        }
+
+
+Result = Union[Classification, Detections, Segmentation]
