@@ -1,0 +1,128 @@
+"""Device target profiles: one TOML file per device, loaded and validated on load.
+
+A profile is plain data (``targets/<id>.toml``, or the user's own file). Every table and key
+(``?`` = optional); an unknown key is an error that names the valid ones::
+
+    id = "rpi5"                       # lowercase letters, digits, dashes
+    name = "Raspberry Pi 5"
+    notes? = "BCM2712, Cortex-A76 x4 @ 2.4 GHz; LiteRT with XNNPACK"
+
+    [artifact]
+    format = "tflite"                 # tflite | edgetpu-tflite | openvino-ir | onnx
+    precision = "int8"                # the default; one of `precisions`
+    precisions = ["fp32", "fp16", "int8"]     # fp32 | fp16 | int8; edgetpu-tflite: ["int8"] only
+
+    [runtime]
+    backend = "litert"                # litert | openvino | onnxruntime (must read `format`)
+    device = "CPU"                    # OpenVINO device (CPU/GPU/NPU); libedgetpu device (usb/pci); GPU for ORT
+    threads = 4                       # CPU threads to pass; 0 = one per core of the host
+    providers? = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+                                      # ORT providers in order; required exactly for onnxruntime
+    delegate? = "edgetpu"             # litert only; required exactly for edgetpu-tflite
+
+    [shape]
+    static = true                     # the artifact has fixed input shapes
+    batch = 1
+    max_rank = 6                      # max rank once leading 1s are dropped (Edge TPU: 3); 0 = no limit
+
+    [compiler]                        # optional; unset keys = the tool's default
+    edgetpu_compiler_args? = ["--min_runtime_version", "14"]
+    compress_to_fp16? = true          # OpenVINO IR weights stored as fp16
+    nncf_target_device? = "NPU"       # ANY | CPU | GPU | NPU | CPU_SPR
+
+    [detect]                          # optional; every criterion given must hold (none: never detected)
+    any_host? = true                  # matches any machine (the "cpu" target)
+    model? = ["Raspberry Pi 5"]       # substrings of the device-tree model
+    l4t_release? = ["R32"]            # first word of /etc/nv_tegra_release
+    usb_ids? = ["1a6e:089a"]          # USB vendor:product present
+    pci_ids? = ["1ac1:089a"]          # PCI vendor:device present
+    dev_nodes? = ["/dev/apex_0"]      # device nodes present
+    cpu_vendor? = ["GenuineIntel"]    # /proc/cpuinfo vendor_id
+    openvino_device? = ["NPU"]        # in openvino.Core().available_devices
+
+Example:
+    >>> from edgevision.targets import load_target
+    >>> t = load_target("rpi5")
+    >>> (t.artifact.format.value, t.runtime.backend.value, t.runtime.threads)
+    ('tflite', 'litert', 4)
+"""
+from __future__ import annotations
+
+import functools
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+from edgevision.errors import TargetError
+from edgevision.targets.profile import (
+    Artifact, ArtifactFormat, BackendName, Compiler, Delegate, Detect, Precision, Runtime, Shape, Target,
+)
+from edgevision.targets.schema import parse_profile, read_toml
+
+__all__ = [
+    "TARGET_IDS", "ArtifactFormat", "Precision", "BackendName", "Delegate", "Artifact", "Runtime", "Shape",
+    "Compiler", "Detect", "Target", "load_target", "list_targets", "detect_device",
+]
+
+TARGET_IDS: tuple[str, ...] = (
+    "coral-devboard", "coral-pcie", "coral-usb", "cpu", "intel-cpu", "intel-gpu", "intel-npu",
+    "jetson-nano", "jetson-orin", "rpi4", "rpi5",
+)
+
+
+def load_target(id_or_path: str | os.PathLike[str]) -> Target:
+    """Load a shipped profile by id, or the user's own profile from a ``.toml`` path.
+
+    >>> load_target("coral-usb").artifact.precisions
+    (<Precision.INT8: 'int8'>,)
+    >>> load_target("rpi6")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    edgevision.errors.TargetError: expected a target id among coral-devboard, ..., rpi5 or a path to a .toml profile, got 'rpi6'
+    """
+    if isinstance(id_or_path, str) and id_or_path in TARGET_IDS:
+        return _load_shipped(id_or_path)
+    if not isinstance(id_or_path, (str, os.PathLike)):
+        raise TargetError(f"expected a target id or a path to a .toml profile, "
+                          f"got {id_or_path!r} ({type(id_or_path).__name__})")
+    path = Path(id_or_path)
+    if isinstance(id_or_path, os.PathLike) or path.suffix == ".toml" or len(path.parts) > 1:
+        if not path.is_file():
+            raise TargetError(f"expected a target profile file, got {str(path)!r} (no such file)")
+        return parse_profile(read_toml(path.read_bytes(), str(path)), str(path), path)
+    raise TargetError(f"expected a target id among {', '.join(TARGET_IDS)} or a path to a .toml profile, "
+                      f"got {id_or_path!r}")
+
+
+def list_targets() -> list[Target]:
+    """Every shipped profile, sorted by id.
+
+    >>> [t.id for t in list_targets()][:3]
+    ['coral-devboard', 'coral-pcie', 'coral-usb']
+    """
+    return [_load_shipped(target_id) for target_id in TARGET_IDS]
+
+
+def detect_device(root: Path = Path("/"), *, openvino_devices: Iterable[str] | None = None) -> list[str]:
+    """Ids of the shipped targets whose ``[detect]`` criteria this machine meets, sorted.
+
+    Probes lazily and never raises; ``root`` (a fake filesystem root) and ``openvino_devices``
+    (instead of asking OpenVINO) let tests stand in for a device.
+
+    >>> detect_device()  # doctest: +SKIP
+    ['cpu', 'rpi5']
+    """
+    from edgevision.targets.detect import detect_device as _detect_device
+
+    return _detect_device(root, openvino_devices=openvino_devices)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_shipped(target_id: str) -> Target:
+    ref = resources.files(__name__).joinpath(f"{target_id}.toml")
+    source = f"{target_id}.toml"
+    target = parse_profile(read_toml(ref.read_bytes(), source), source, Path(str(ref)))
+    if target.id != target_id:
+        raise TargetError(f"expected id = {target_id!r} in {source}, got {target.id!r}")
+    return target
