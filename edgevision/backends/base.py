@@ -1,0 +1,73 @@
+"""The one small interface every inference runtime sits behind.
+
+A backend opens one artifact, describes its tensors, owns a reusable input
+buffer that preprocessing writes into, and runs inference on it. Timing stays
+with the caller, as in pycoral's adapters.
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Optional, Sequence, Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model input or output: name, shape (-1 for a dynamic dim), dtype, per-tensor quantisation."""
+
+    name: str
+    shape: Tuple[int, ...]
+    dtype: np.dtype
+    quant: Optional[Tuple[float, int]] = None  # (scale, zero_point) or None for float tensors
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "dtype": np.dtype(self.dtype).name}
+        if self.quant is not None:
+            d["quantization"] = {"scale": self.quant[0], "zero_point": self.quant[1]}
+        return d
+
+
+def default_threads() -> int:
+    """All cores this process may use (respects CPU affinity, e.g. taskset / cgroups)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+class Backend(ABC):
+    """Load an artifact, expose its tensors, run it.
+
+    ``input_buffer()`` is written in place by preprocessing; ``infer()`` runs the
+    model on it and returns the outputs (valid until the next ``infer()``).
+    """
+
+    name: ClassVar[str]
+    suffixes: ClassVar[Tuple[str, ...]]
+
+    path: Path
+    device: str
+    threads: Optional[int]
+    inputs: Sequence[TensorSpec]
+    outputs: Sequence[TensorSpec]
+
+    @abstractmethod
+    def input_buffer(self) -> np.ndarray:
+        """The array preprocessing writes the (single) input into."""
+
+    @abstractmethod
+    def infer(self) -> list[np.ndarray]:
+        """Run the model on the input buffer."""
+
+    def run(self, array: np.ndarray) -> list[np.ndarray]:
+        """Copy ``array`` into the input buffer and run: for raw tensors and tests."""
+        np.copyto(self.input_buffer(), array, casting="same_kind")
+        return self.infer()
+
+    @abstractmethod
+    def info(self) -> dict[str, Any]:
+        """What actually runs: backend, runtime version, device, threads, providers/delegates."""

@@ -1,0 +1,113 @@
+"""ONNX Runtime backend; execution providers from the target, the ones actually in use reported.
+
+On a Jetson the profile asks for TensorRT, then CUDA, then CPU; ONNX Runtime
+silently skips providers it lacks, so ``info()`` reports ``session.get_providers()``.
+
+Example:
+    >>> b = ONNXRuntimeBackend("model.onnx", threads=2)    # doctest: +SKIP
+    >>> b.info()["providers"]                             # doctest: +SKIP
+    ['CPUExecutionProvider']
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, ModelFileError
+from .base import Backend, TensorSpec, default_threads
+
+_ONNX_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(bool)": np.bool_,
+}
+
+
+def _ort() -> Any:
+    try:
+        import onnxruntime
+    except ModuleNotFoundError:
+        raise BackendUnavailableError(
+            "expected ONNX Runtime (pip install 'edgevision[onnx]', or NVIDIA's onnxruntime-gpu wheel on a "
+            "Jetson), got no module named 'onnxruntime'"
+        ) from None
+    return onnxruntime
+
+
+class ONNXRuntimeBackend(Backend):
+    name = "onnxruntime"
+    suffixes = (".onnx",)
+
+    def __init__(
+        self,
+        path: "str | Path",
+        *,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+        device: Optional[str] = None,
+        input_size: Optional[tuple[int, int]] = None,
+        **_: Any,
+    ) -> None:
+        ort = _ort()
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+        self.path = Path(path)
+        available = ort.get_available_providers()
+        wanted = list(providers or ["CPUExecutionProvider"])
+        chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
+        self.threads = int(threads) if threads else default_threads()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=chosen)
+        except (state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NoSuchFile,
+                state.InvalidArgument, state.RuntimeException) as e:
+            first = str(e).strip().splitlines()[0]
+            raise ModelFileError(f"expected an ONNX model ONNX Runtime can load, got {self.path.name}: {first}") from None
+        self.providers = self._session.get_providers()
+        self.device = "GPU" if any(p in self.providers for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider")) else "CPU"
+        self.inputs = [self._spec(a, input_size) for a in self._session.get_inputs()]
+        self.outputs = [self._spec(a, None) for a in self._session.get_outputs()]
+        self._buffer = np.zeros([max(d, 1) for d in self.inputs[0].shape], self.inputs[0].dtype)
+        self._feed = {self.inputs[0].name: self._buffer}
+        self._version = ort.__version__
+        self._run = self._session.run
+
+    @staticmethod
+    def _spec(arg: Any, input_size: Optional[tuple[int, int]]) -> TensorSpec:
+        dims = [d if isinstance(d, int) and d > 0 else -1 for d in arg.shape]
+        if input_size and len(dims) == 4 and any(d < 0 for d in dims[1:]):
+            w, h = input_size
+            dims = [1, h, w, dims[3]] if dims[3] in (1, 3) else [1, dims[1], h, w]
+        elif dims and dims[0] < 0:
+            dims[0] = 1
+        dtype = _ONNX_DTYPES.get(arg.type)
+        if dtype is None:
+            raise ModelFileError(f"expected numeric tensors, got {arg.name} of type {arg.type}")
+        return TensorSpec(arg.name, tuple(dims), np.dtype(dtype), None)
+
+    def input_buffer(self) -> np.ndarray:
+        return self._buffer
+
+    def infer(self) -> list[np.ndarray]:
+        return self._run(None, self._feed)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "runtime": "onnxruntime",
+            "version": self._version,
+            "device": self.device,
+            "threads": self.threads,
+            "providers": list(self.providers),
+        }

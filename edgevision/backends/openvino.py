@@ -1,0 +1,140 @@
+"""OpenVINO backend: IR (.xml/.bin), and the ONNX and TFLite files OpenVINO reads directly.
+
+The device string comes from the target (NPU, CPU, GPU, AUTO); compiled
+models are cached (``cache_dir``) so an NPU or GPU compiles once, not per run.
+
+Example:
+    >>> b = OpenVINOBackend("model.xml", device="NPU")     # doctest: +SKIP
+    >>> b.info()["device"]                                # doctest: +SKIP
+    'NPU'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, ModelFileError
+from .base import Backend, TensorSpec, default_threads
+
+
+def _openvino() -> Any:
+    try:
+        import openvino
+    except ModuleNotFoundError:
+        raise BackendUnavailableError(
+            "expected OpenVINO (pip install 'edgevision[openvino]'), got no module named 'openvino'"
+        ) from None
+    return openvino
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "edgevision" / "openvino"
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+    suffixes = (".xml", ".onnx", ".tflite")
+
+    def __init__(
+        self,
+        path: "str | Path",
+        *,
+        threads: Optional[int] = None,
+        device: Optional[str] = None,
+        cache_dir: "str | Path | None" = None,
+        input_size: Optional[tuple[int, int]] = None,
+        precision_hint: Optional[str] = None,
+        **_: Any,
+    ) -> None:
+        ov = _openvino()
+        self.path = Path(path)
+        if self.path.suffix.lower() == ".xml" and not self.path.with_suffix(".bin").is_file():
+            raise ModelFileError(
+                f"expected the weights file {self.path.with_suffix('.bin').name} beside {self.path.name}, got none"
+            )
+        self.requested_device = (device or "CPU").upper()
+        core = ov.Core()
+        if self.requested_device.split(":")[0] not in ("CPU",) or cache_dir:
+            cache = Path(cache_dir) if cache_dir else default_cache_dir()
+            cache.mkdir(parents=True, exist_ok=True)
+            core.set_property({"CACHE_DIR": str(cache)})
+        try:
+            model = core.read_model(str(self.path))
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelFileError(f"expected a model OpenVINO can read, got {self.path.name}: {first}") from None
+        self._fix_dynamic(model, input_size)
+        self.threads = int(threads) if threads else (default_threads() if self.requested_device == "CPU" else None)
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.requested_device == "CPU":
+            config["INFERENCE_NUM_THREADS"] = self.threads
+            # On CPUs with bf16 units OpenVINO would otherwise run an fp32 IR in bf16: keep the
+            # precision the artifact was converted for (fp16/int8 IRs carry their own).
+            config["INFERENCE_PRECISION_HINT"] = precision_hint or "f32"
+        try:
+            self._compiled = core.compile_model(model, self.requested_device, config)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise BackendUnavailableError(
+                f"expected OpenVINO device {self.requested_device} (available: "
+                f"{', '.join(core.available_devices)}) to compile {self.path.name}, got: {first}"
+            ) from None
+        try:
+            self.device = ",".join(self._compiled.get_property("EXECUTION_DEVICES"))
+        except RuntimeError:
+            self.device = self.requested_device
+        self.inputs = [self._spec(p) for p in self._compiled.inputs]
+        self.outputs = [self._spec(p) for p in self._compiled.outputs]
+        self._request = self._compiled.create_infer_request()
+        self._buffer = np.zeros(self.inputs[0].shape, self.inputs[0].dtype)
+        # Share the buffer with the request: preprocessing writes straight into the input tensor.
+        self._request.set_input_tensor(ov.Tensor(self._buffer, shared_memory=True))
+        self._n_out = len(self.outputs)
+        self._version = ov.get_version()
+
+    @staticmethod
+    def _fix_dynamic(model: Any, input_size: Optional[tuple[int, int]]) -> None:
+        import openvino as ov
+
+        port = model.inputs[0]
+        shape = port.get_partial_shape()
+        if shape.is_static:
+            return
+        dims = [d.get_length() if d.is_static else -1 for d in shape]
+        static = [1 if d < 0 else d for d in dims]
+        if len(dims) == 4 and any(d < 0 for d in dims[1:]):
+            if not input_size:
+                raise ModelFileError(f"expected a static input size or an input_size for this dynamic input, got {dims}")
+            w, h = input_size
+            if dims[-1] in (1, 3):
+                static[1], static[2] = h, w
+            else:
+                static[2], static[3] = h, w
+        model.reshape({port.get_any_name(): ov.PartialShape(static)})
+
+    @staticmethod
+    def _spec(port: Any) -> TensorSpec:
+        names = port.get_names()
+        name = sorted(names)[0] if names else ""
+        shape = tuple(d.get_length() if d.is_static else -1 for d in port.get_partial_shape())
+        return TensorSpec(name, shape, np.dtype(port.get_element_type().to_dtype()), None)
+
+    def input_buffer(self) -> np.ndarray:
+        return self._buffer
+
+    def infer(self) -> list[np.ndarray]:
+        request = self._request
+        request.infer()
+        return [request.get_output_tensor(i).data for i in range(self._n_out)]
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "runtime": "openvino",
+            "version": self._version,
+            "device": self.device,
+            "requested_device": self.requested_device,
+            "threads": self.threads,
+        }

@@ -1,0 +1,59 @@
+"""The ``edgevision`` command: run, inspect, targets (and, as the stages land, convert and bench).
+
+User mistakes end as one line on stderr and a non-zero exit, never a traceback.
+
+Example:
+    $ edgevision run model.tflite --source images/ --json
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from ..errors import EdgeVisionError
+
+# subcommand -> module with add_arguments(parser) and run(args) -> int
+COMMANDS = {
+    "run": ("edgevision.cli.run", "run a model on images or a video, print one result per frame"),
+    "inspect": ("edgevision.cli.inspect", "show a model's inputs, outputs, quantisation and ops"),
+    "targets": ("edgevision.cli.targets", "list the target profiles and which can run here"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="edgevision", description="Deploy vision models to edge devices.")
+    parser.add_argument("--version", action="version", version=f"edgevision {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except EdgeVisionError as e:
+        print(f"edgevision {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"edgevision {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `edgevision run ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Flags shared by the subcommands that load a model."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        w, h = (int(parts[0]), int(parts[-1]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size WxH (e.g. 320x320) or N, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return w, h
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a bundle directory or a .tflite / .xml / .onnx file")
+    p.add_argument("--target", default="auto", help="target id or profile .toml (default: auto)")
+    p.add_argument("--backend", choices=("litert", "openvino", "onnxruntime"), help="force a runtime")
+    p.add_argument("--device", help="runtime device, e.g. CPU, NPU, GPU, usb:0")
+    p.add_argument("--threads", type=_positive_int, help="inference threads (default: all cores)")
+    g = p.add_argument_group("model information for a bare model file")
+    g.add_argument("--task", choices=("classification", "detection", "segmentation"))
+    g.add_argument("--decoder", choices=("classification", "yolo", "ssd", "segmentation"))
+    g.add_argument("--labels", help="labels file, one per line")
+    g.add_argument("--size", type=_size, help="input size WxH for a dynamic-shape model")
+    g.add_argument("--resize", choices=("stretch", "letterbox", "centre-crop", "center-crop"))
+    g.add_argument("--color", choices=("RGB", "BGR"))
+    g.add_argument("--mean", type=_floats, help="per-channel mean in pixel units, e.g. 127.5")
+    g.add_argument("--std", type=_floats, help="per-channel std in pixel units, e.g. 127.5")
+    g.add_argument("--scale", type=_floats, help="input = pixel * scale (e.g. 0.00392)")
+    g.add_argument("--pad-value", type=int, help="letterbox padding pixel value")
+    d = p.add_argument_group("decoder options")
+    d.add_argument("--score-threshold", type=float)
+    d.add_argument("--iou-threshold", type=float)
+    d.add_argument("--top-k", type=_positive_int)
+    d.add_argument("--max-detections", type=_positive_int)
+    d.add_argument("--label-offset", type=int)
+
+
+MODEL_INFO_FLAGS = ("task", "decoder", "labels", "size", "resize", "color", "mean", "std", "scale", "pad_value",
+                    "score_threshold", "iou_threshold", "top_k", "max_detections", "label_offset")
+
+
+def load_model(args: argparse.Namespace) -> Any:
+    """``edgevision.load`` with the flags given on the command line."""
+    from ..model import load
+
+    info = {k: getattr(args, k) for k in MODEL_INFO_FLAGS if getattr(args, k, None) is not None}
+    if info.get("decoder") and "task" not in info:
+        from ..decode import TASK_OF
+
+        info["task"] = TASK_OF[info["decoder"]]
+    if info.get("resize") == "center-crop":
+        info["resize"] = "centre-crop"
+    return load(args.model, target=args.target, threads=args.threads, backend=args.backend,
+                device=args.device, **info)

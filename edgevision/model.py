@@ -1,0 +1,178 @@
+"""``edgevision.load`` and ``Model``: one loader for every edge artifact and the three vision tasks.
+
+Example:
+    >>> import edgevision, numpy as np
+    >>> model = edgevision.load("bundle/")                        # doctest: +SKIP
+    >>> result = model.predict(np.zeros((480, 640, 3), np.uint8))  # doctest: +SKIP
+    >>> model.info()["backend"]["backend"]                         # doctest: +SKIP
+    'litert'
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from .backends import Backend, open_backend
+from .bundle import Manifest, read_manifest, verify_artifact
+from .decode import DECODER_OPTIONS, TASK_OF, TASKS, decoder_config, guess_decoder, make_decoder
+from .errors import ModelError, ModelFileError, UserInputError
+from .preprocess import InputFormat, Preprocessor
+from .results import Result
+from .selection import choose_artifact, target_options
+
+INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "pad_value")
+DECODER_KEYS = tuple(sorted({k for opts in DECODER_OPTIONS.values() for k in opts}))
+MODEL_INFO_KEYS = ("task", "decoder", "labels", *INPUT_OPTIONS, *DECODER_KEYS)
+
+
+class StageTimes(NamedTuple):
+    """Seconds spent in each stage of the last ``predict``."""
+
+    preprocess: float
+    infer: float
+    decode: float
+
+
+class Model:
+    """A loaded artifact with its preprocessing and decoder: ``model.predict(rgb_uint8_image) -> Result``."""
+
+    def __init__(self, backend: Backend, *, task: str, labels: Sequence[str], input_format: InputFormat,
+                 decoder: Mapping[str, Any], artifact: Optional[Mapping[str, Any]] = None) -> None:
+        if len(backend.inputs) != 1:
+            raise ModelError(f"expected a model with one image input, got {len(backend.inputs)} inputs")
+        spec = backend.inputs[0]
+        self.backend = backend
+        self.task = task
+        self.labels = tuple(labels)
+        self.input_format = input_format
+        self.decoder = dict(decoder)
+        self.artifact = dict(artifact or {"file": str(backend.path)})
+        self.preprocessor = Preprocessor(input_format, shape=spec.shape, dtype=spec.dtype, quant=spec.quant)
+        self._decode = make_decoder(self.decoder, backend.outputs, self.labels)
+        self._buffer = backend.input_buffer()
+        self._infer = backend.infer
+        self.timings = StageTimes(0.0, 0.0, 0.0)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) of the model input."""
+        return self.preprocessor.size
+
+    def predict(self, image: np.ndarray) -> Result:
+        """Run one HxWx3 uint8 RGB image; the result is in the image's own pixel coordinates."""
+        clock = time.perf_counter
+        t0 = clock()
+        transform = self.preprocessor(image, self._buffer)
+        t1 = clock()
+        outputs = self._infer()
+        t2 = clock()
+        result = self._decode(outputs, transform)
+        self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
+        return result
+
+    __call__ = predict
+
+    def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Run a ready-made input tensor (no preprocessing, no decoding)."""
+        return [np.array(o) for o in self.backend.run(tensor)]
+
+    def info(self) -> dict[str, Any]:
+        """What this model is and what actually runs it."""
+        return {
+            "task": self.task,
+            "decoder": self.decoder,
+            "labels": len(self.labels),
+            "artifact": self.artifact,
+            "backend": self.backend.info(),
+            "input": {**self.backend.inputs[0].to_dict(), "layout": self.preprocessor.layout,
+                      **{k: v for k, v in self.input_format.to_dict().items() if k != "layout"}},
+            "outputs": [o.to_dict() for o in self.backend.outputs],
+        }
+
+    def __repr__(self) -> str:
+        b = self.backend.info()
+        return f"Model(task={self.task!r}, artifact={Path(self.artifact['file']).name!r}, backend={b['backend']!r}, device={b['device']!r})"
+
+
+def read_labels(labels: Any) -> list[str]:
+    """Labels from a list, or from a text file with one label per line."""
+    if labels is None:
+        return []
+    if isinstance(labels, (str, Path)):
+        path = Path(labels)
+        if not path.is_file():
+            raise UserInputError(f"expected a labels file with one label per line, got missing path {str(path)!r}")
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [str(x) for x in labels]
+
+
+def split_model_info(model_info: Mapping[str, Any]) -> tuple[Optional[str], Optional[str], list, dict, dict]:
+    """(task, decoder type, labels, InputFormat kwargs, decoder options) from flat keyword arguments."""
+    unknown = sorted(set(model_info) - set(MODEL_INFO_KEYS))
+    if unknown:
+        raise UserInputError(f"unknown model option {unknown[0]!r}; valid options: {', '.join(MODEL_INFO_KEYS)}")
+    info = {k: v for k, v in model_info.items() if v is not None}
+    task, decoder = info.pop("task", None), info.pop("decoder", None)
+    if task is not None and task not in TASKS:
+        raise UserInputError(f"expected a task among {', '.join(TASKS)}, got {task!r}")
+    labels = read_labels(info.pop("labels", None))
+    fmt = {k: info.pop(k) for k in INPUT_OPTIONS if k in info}
+    if "scale" in fmt:  # x = pixel * scale  <=>  (pixel - 0) / (1 / scale)
+        scale = np.atleast_1d(np.asarray(fmt.pop("scale"), np.float64))
+        fmt.setdefault("mean", tuple([0.0] * len(scale)))
+        fmt["std"] = tuple(float(1 / s) for s in scale)
+    if "size" in fmt:
+        size = fmt["size"]
+        fmt["size"] = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+    return task, decoder, labels, fmt, info
+
+
+def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = None,
+         backend: Optional[str] = None, device: Optional[str] = None, **model_info: Any) -> Model:
+    """Load a bundle directory or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
+
+    For a bundle, the manifest says everything and ``target`` picks the artifact
+    (``"auto"``: the best one this machine can run). For a bare file, pass
+    ``task=``, ``labels=``, ``resize=``, ``mean=``/``std=`` or ``scale=``,
+    decoder options (``score_threshold=``, ``iou_threshold=``, ``top_k=``, ...);
+    what is not given is read from the model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"expected a model file or bundle directory, got missing path {str(path)!r}")
+    if path.is_dir():
+        return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
+    task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)
+    fmt = InputFormat(**fmt_kwargs)
+    opts = target_options(target, path) if target not in ("auto", None) else {}
+    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
+    be = open_backend(path, backend=backend or opts.pop("backend", None), input_size=fmt.size, **opts)
+    dtype = dtype or guess_decoder(task, be.outputs)
+    if task is not None and TASK_OF.get(dtype) != task:
+        raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
+    config = decoder_config(dtype, {k: v for k, v in options.items() if k in DECODER_OPTIONS.get(dtype, {})})
+    return Model(be, task=TASK_OF[dtype], labels=labels, input_format=fmt, decoder=config,
+                 artifact={"file": str(path), "target": None if target == "auto" else target})
+
+
+def _load_bundle(path: Path, *, target: str, threads: Optional[int], backend: Optional[str],
+                 device: Optional[str], **overrides: Any) -> Model:
+    manifest: Manifest = read_manifest(path)
+    target_id, reason = choose_artifact(manifest, target)
+    artifact = manifest.artifacts[target_id]
+    file = verify_artifact(path, artifact)
+    opts = target_options(target_id, file)
+    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
+    be = open_backend(file, backend=backend or opts.pop("backend", None), input_size=manifest.input.size, **opts)
+    decoder = dict(manifest.decoder)
+    unknown = sorted(set(overrides) - set(decoder))
+    if unknown:
+        raise UserInputError(f"unknown option {unknown[0]!r} for this bundle's {decoder['type']} decoder; "
+                             f"valid options: {', '.join(k for k in decoder if k != 'type')}")
+    decoder.update(overrides)
+    return Model(be, task=manifest.task, labels=manifest.labels, input_format=manifest.input, decoder=decoder,
+                 artifact={"file": str(file), "target": target_id, "format": artifact.format,
+                           "precision": artifact.precision, "selected": reason})
