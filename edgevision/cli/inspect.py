@@ -1,0 +1,66 @@
+"""``edgevision inspect MODEL``: inputs and outputs, dtypes, quantisation, op counts (float/int for .tflite)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a .tflite / .xml / .onnx file or a bundle directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _tensor_line(t: dict[str, Any]) -> str:
+    q = t.get("quantization")
+    quant = ""
+    if isinstance(q, dict):
+        quant = f"  scale={q['scale']:.6g} zero_point={q['zero_point']}"
+    elif q:
+        quant = f"  {q}"
+    return f"    {t.get('name', '')}: {t.get('dtype')} {t.get('shape')}{quant}"
+
+
+def render(d: dict[str, Any]) -> str:
+    lines = [f"  format: {d['format']}"]
+    for key in ("inputs", "outputs"):
+        lines.append(f"  {key}:")
+        lines += [_tensor_line(t) for t in d.get(key, [])]
+    if "ops" in d:
+        total = sum(d["ops"].values())
+        lines.append(f"  ops ({total}): " + ", ".join(f"{k} x{v}" for k, v in d["ops"].items()))
+    if "float_ops" in d:
+        lines.append(f"  float ops: {d['float_ops']}, integer ops: {d['int_ops']}, "
+                     f"quantize/dequantize: {sum(d['boundary_ops'].values())}, fully quantized: {d['fully_quantized']}")
+    if "quantized_ops" in d:
+        lines.append(f"  quantize/dequantize ops: {d['quantized_ops']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bundle import read_manifest
+    from ..formats.graphs import digest
+
+    path = Path(args.model)
+    if path.is_dir():
+        manifest = read_manifest(path)
+        report: dict[str, Any] = {"bundle": str(path), "manifest": manifest.to_dict(), "artifacts": {}}
+        for target, art in manifest.artifacts.items():
+            report["artifacts"][target] = digest(path / art.file)
+    else:
+        report = {"model": str(path), **digest(path)}
+    if args.json:
+        print(json.dumps(report, default=str))
+        return 0
+    if "bundle" in report:
+        m = report["manifest"]
+        print(f"bundle {path}: {m['task']} ({m['decoder']['type']}), {len(m['labels'])} labels, input {m['input']}")
+        for target, d in report["artifacts"].items():
+            art = m["artifacts"][target]
+            print(f"{target}: {art['file']} ({art['format']}, {art['precision']}, {art.get('size', 0)} bytes)")
+            print(render(d))
+    else:
+        print(f"{path}:")
+        print(render(report))
+    return 0
