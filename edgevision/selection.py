@@ -20,6 +20,8 @@ from .errors import ManifestError
 # Preference when several artifacts could run: dedicated accelerators, then CPUs.
 PREFERENCE = ("coral-usb", "coral-pcie", "coral-devboard", "intel-npu", "jetson-orin", "jetson-nano",
               "intel-gpu", "rpi5", "rpi4", "intel-cpu", "cpu")
+# When no recognised device has an artifact: artifacts made for CPUs first, then the others.
+CPU_FALLBACK = ("cpu", "rpi5", "rpi4", "intel-cpu", "jetson-orin", "jetson-nano", "intel-gpu", "intel-npu")
 
 # Runtime module per backend, to tell whether this host could run a format at all.
 RUNTIME_MODULES = {"litert": ("ai_edge_litert", "tflite_runtime", "tensorflow"), "openvino": ("openvino",),
@@ -32,8 +34,8 @@ def _runtime_installed(backend: str) -> bool:
     return any(importlib.util.find_spec(m) is not None for m in RUNTIME_MODULES.get(backend, ()))
 
 
-def _rank(target_id: str) -> int:
-    return PREFERENCE.index(target_id) if target_id in PREFERENCE else len(PREFERENCE)
+def _rank(target_id: str, order: tuple = PREFERENCE) -> int:
+    return order.index(target_id) if target_id in order else len(order)
 
 
 def choose_artifact(manifest: Any, target: str) -> tuple[str, str]:
@@ -49,7 +51,7 @@ def choose_artifact(manifest: Any, target: str) -> tuple[str, str]:
     for target_id in available:
         if target_id in detected and _runtime_installed(FORMAT_BACKEND[manifest.artifacts[target_id].format]):
             return target_id, f"auto: this machine is {target_id}"
-    for target_id in available:
+    for target_id in sorted(available, key=lambda t: _rank(t, CPU_FALLBACK)):
         fmt = manifest.artifacts[target_id].format
         if fmt in CPU_FORMATS and _runtime_installed(FORMAT_BACKEND[fmt]):
             note = "no device of the bundle's targets recognised" if not detected & set(available) else "device runtime missing"
