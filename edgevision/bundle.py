@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,7 +121,8 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise ManifestError(f"expected labels as a list of strings in {where}, got {type(labels).__name__}")
     artifacts = {}
-    _check_keys(data["artifacts"], tuple(data["artifacts"]), f"artifacts of {where}")
+    if not isinstance(data["artifacts"], Mapping):
+        raise ManifestError(f"expected artifacts as an object keyed by target id in {where}, got {type(data['artifacts']).__name__}")
     if not data["artifacts"]:
         raise ManifestError(f"expected at least one artifact in {where}, got none")
     for target, entry in data["artifacts"].items():
@@ -209,4 +211,37 @@ def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "st
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def extract_bundle(archive: "str | Path", cache: "str | Path | None" = None) -> Path:
+    """Unpack a zipped bundle once into a cache directory keyed by the zip's sha256; returns the bundle dir."""
+    archive = Path(archive)
+    digest = sha256_file(archive)
+    root = Path(cache) if cache else Path.home() / ".cache" / "edgevision" / "bundles"
+    dest = root / digest[:16]
+    if (dest / MANIFEST).is_file():
+        return dest
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+            prefix = os.path.commonpath(names) if len(names) > 1 else ""
+            if prefix and f"{prefix}/{MANIFEST}" not in names:
+                prefix = ""
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=root))
+            try:
+                for name in names:
+                    rel = Path(name).relative_to(prefix) if prefix else Path(name)
+                    if rel.is_absolute() or ".." in rel.parts:
+                        raise ManifestError(f"expected relative paths in bundle archive {archive.name}, got {name!r}")
+                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (tmp / rel).write_bytes(zf.read(name))
+                if not (tmp / MANIFEST).is_file():
+                    raise ManifestError(f"expected {MANIFEST} in bundle archive {archive.name}, got none")
+                os.replace(tmp, dest)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except zipfile.BadZipFile as e:
+        raise ManifestError(f"expected a zip archive of a bundle, got {archive.name}: {e}") from None
     return dest

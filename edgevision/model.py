@@ -16,7 +16,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence
 import numpy as np
 
 from .backends import Backend, open_backend
-from .bundle import Manifest, read_manifest, verify_artifact
+from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
 from .decode import DECODER_OPTIONS, TASK_OF, TASKS, decoder_config, guess_decoder, make_decoder
 from .errors import ModelError, ModelFileError, UserInputError
 from .preprocess import InputFormat, Preprocessor
@@ -132,7 +132,7 @@ def split_model_info(model_info: Mapping[str, Any]) -> tuple[Optional[str], Opti
 
 def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = None,
          backend: Optional[str] = None, device: Optional[str] = None, **model_info: Any) -> Model:
-    """Load a bundle directory or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
+    """Load a bundle (a directory or its ``.zip``) or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
 
     For a bundle, the manifest says everything and ``target`` picks the artifact
     (``"auto"``: the best one this machine can run). For a bare file, pass
@@ -143,6 +143,8 @@ def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = N
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"expected a model file or bundle directory, got missing path {str(path)!r}")
+    if path.suffix.lower() == ".zip":
+        path = extract_bundle(path)
     if path.is_dir():
         return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
     task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)

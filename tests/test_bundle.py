@@ -126,3 +126,17 @@ def test_edgetpu_model_runs_on_a_coral(scene):
     model = edgevision.load(path, target="coral-usb", task="classification")
     assert model.info()["backend"]["device"] == "edgetpu"
     assert len(model.predict(scene.image)) >= 1
+
+
+def test_zipped_bundle_loads_like_the_directory(zoo, scene, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    bundle = make_bundle(zoo, tmp_path / "b")
+    archive = shutil.make_archive(str(tmp_path / "b"), "zip", root_dir=tmp_path, base_dir="b")
+    from_zip = edgevision.load(archive, target="cpu").predict(scene.image)
+    from_dir = edgevision.load(bundle, target="cpu").predict(scene.image)
+    assert from_zip.class_id.tolist() == from_dir.class_id.tolist()
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    with pytest.raises(ManifestError, match="zip"):
+        edgevision.load(tmp_path / "bad.zip")
