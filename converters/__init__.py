@@ -1,0 +1,1 @@
+"""The workstation converter stage (heavy dependencies are imported inside the functions that need them)."""
