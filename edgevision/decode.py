@@ -84,7 +84,9 @@ def _options(config: dict) -> dict:
 
 
 def _bind_classification(config: dict, outputs: list[TensorSpec], labels: tuple) -> Decoder:
-    if len(outputs) != 1 or int(np.prod([d for d in outputs[0].shape if d > 0])) < 2:
+    known = [d for d in outputs[0].shape if d > 0] if outputs else []
+    # classify() takes one axis of C > 1 scores: fail here, at load, not on the first frame.
+    if len(outputs) != 1 or int(np.prod(known)) < 2 or sum(d != 1 for d in known) > 1:
         raise ModelError(f"expected one classification output [1, C], got {[list(o.shape) for o in outputs]}")
     quant, options = outputs[0].quant, _options(config)
     return lambda outs, t: classify(outs[0], labels=labels, quant=quant, **options)

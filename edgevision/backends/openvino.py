@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelFileError
+from ..errors import BackendUnavailableError, ModelError, ModelFileError
 from .base import Backend, TensorSpec, default_threads
 
 
@@ -27,6 +27,47 @@ def _openvino() -> Any:
             "expected OpenVINO (pip install 'edgevision[openvino]'), got no module named 'openvino'"
         ) from None
     return openvino
+
+
+def check_ir(path: Path) -> None:
+    """ModelFileError unless ``path`` starts as an OpenVINO IR: XML whose root is ``<net version="10">`` or later.
+
+    OpenVINO offers an .xml its IR reader does not claim to every other frontend,
+    and TensorFlow's then logs parse errors straight to stderr: stop it here.
+    """
+    import xml.parsers.expat
+
+    root: list = []
+
+    def start(tag: str, attrs: dict) -> None:
+        root.append((tag, attrs))
+        raise StopIteration  # the root element is all we need
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = start
+    try:
+        with open(path, "rb") as f:
+            while not root and (chunk := f.read(1 << 16)):
+                parser.Parse(chunk, False)
+            if not root:
+                parser.Parse(b"", True)
+    except StopIteration:
+        pass
+    except xml.parsers.expat.ExpatError as e:
+        raise ModelFileError(f"expected an OpenVINO IR .xml, got {path.name} that is not XML ({e})") from None
+    tag, attrs = root[0] if root else ("", {})
+    version = str(attrs.get("version", ""))
+    if tag != "net" or not version.isdigit() or int(version) < 10:  # OpenVINO reads IR v10 and later
+        got = f"root element <{tag}>" if tag != "net" else f"<net version={version!r}>"
+        raise ModelFileError(f"expected an OpenVINO IR .xml (root element <net> with IR version 10 or later), "
+                             f"got {got} in {path.name}")
+
+
+def error_line(e: Exception) -> str:
+    """The line of an OpenVINO exception that says what went wrong (not the 'Exception from file:line' ones)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("Exception from ", "Check '"))]
+    return (useful or lines or [type(e).__name__])[-1]
 
 
 def default_cache_dir() -> Path:
@@ -54,7 +95,13 @@ class OpenVINOBackend(Backend):
             raise ModelFileError(
                 f"expected the weights file {self.path.with_suffix('.bin').name} beside {self.path.name}, got none"
             )
+        if self.path.suffix.lower() == ".xml":
+            check_ir(self.path)
         self.requested_device = (device or "CPU").upper()
+        if self.path.suffix.lower() == ".tflite":  # OpenVINO parses the flatbuffer natively: verify it first
+            from ..formats.tflite import read_tflite
+
+            read_tflite(self.path)
         core = ov.Core()
         if self.requested_device.split(":")[0] not in ("CPU",) or cache_dir:
             cache = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -63,8 +110,9 @@ class OpenVINOBackend(Backend):
         try:
             model = core.read_model(str(self.path))
         except RuntimeError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelFileError(f"expected a model OpenVINO can read, got {self.path.name}: {first}") from None
+            raise ModelFileError(f"expected a model OpenVINO can read, got {self.path.name}: {error_line(e)}") from None
+        if len(model.inputs) != 1:
+            raise ModelError(f"expected a model with one image input, got {len(model.inputs)} inputs")
         self._fix_dynamic(model, input_size)
         self.threads = int(threads) if threads else (default_threads() if self.requested_device == "CPU" else None)
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
+import contextlib
+import os
+import sys
+import tempfile
+from typing import Any, Iterator
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -74,5 +77,37 @@ def load_model(args: argparse.Namespace) -> Any:
         info["task"] = TASK_OF[info["decoder"]]
     if info.get("resize") == "center-crop":
         info["resize"] = "centre-crop"
-    return load(args.model, target=args.target, threads=args.threads, backend=args.backend,
-                device=args.device, **info)
+    with native_stderr_held():
+        return load(args.model, target=args.target, threads=args.threads, backend=args.backend,
+                    device=args.device, **info)
+
+
+@contextlib.contextmanager
+def native_stderr_held() -> Iterator[None]:
+    """Hold what runtimes write to file descriptor 2 while a model loads; pass it on only if the load succeeds.
+
+    LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++, with no
+    switch to turn it off, so a load that then fails with a typed error would leave two lines
+    on stderr, not one. A failure's typed error carries the runtime's message; on success
+    everything but such "INFO: " banners is written out.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    ok = False
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+            ok = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if ok:
+                held.seek(0)
+                lines = held.read().decode("utf-8", "replace").splitlines(keepends=True)
+                sys.stderr.write("".join(line for line in lines if not line.startswith("INFO: ")))

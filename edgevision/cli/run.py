@@ -5,7 +5,7 @@ import argparse
 import json
 import statistics
 import sys
-from typing import Any
+from typing import Any, Optional
 
 from .options import _positive_int, add_model_arguments, load_model
 
@@ -31,14 +31,18 @@ def describe(result: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..sources import open_source
 
+    frames = open_source(args.source, max_frames=args.max_frames)  # a missing source fails before the model loads
     model = load_model(args)
     info = model.info()
     be = info["backend"]
-    print(f"model: {info['artifact']['file']} · {info['task']} · {be['backend']} {be['version']} on {be['device']}"
-          f" · {be.get('threads')} threads", file=sys.stderr)
+    header: Optional[str] = (f"model: {info['artifact']['file']} · {info['task']} · {be['backend']} "
+                             f"{be['version']} on {be['device']} · {be.get('threads')} threads")
     infer_ms = []
     out = sys.stdout
-    for frame in open_source(args.source, max_frames=args.max_frames):
+    for frame in frames:
+        if header:  # after the first frame decodes: a source that cannot be read leaves one error line only
+            print(header, file=sys.stderr)
+            header = None
         result = model.predict(frame.image)
         t = model.timings
         infer_ms.append(1000 * t.infer)

@@ -23,15 +23,17 @@ def _by_count(counts: Counter) -> dict[str, int]:
 
 
 def openvino_digest(path: Path) -> dict[str, Any]:
-    from ..backends.openvino import _openvino
+    from ..backends.openvino import _openvino, check_ir, error_line
 
     ov = _openvino()
     if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
         raise ModelFileError(f"expected the weights file {path.with_suffix('.bin').name} beside {path.name}, got none")
+    if path.suffix.lower() == ".xml":
+        check_ir(path)
     try:
         model = ov.Core().read_model(str(path))
     except RuntimeError as e:
-        raise ModelFileError(f"expected a model OpenVINO can read, got {path.name}: {str(e).strip().splitlines()[0]}") from None
+        raise ModelFileError(f"expected a model OpenVINO can read, got {path.name}: {error_line(e)}") from None
 
     def port(p: Any) -> dict[str, Any]:
         names = sorted(p.get_names())

@@ -4,8 +4,10 @@ LiteRT's interpreter trusts the flatbuffer it is given and can abort the whole
 process on a malformed one, so the runtime reads the file here first: every
 offset, vtable, vector and string is checked to lie inside the file, and every
 index (tensor -> buffer, operator -> opcode, operator/subgraph -> tensor) to be
-in range. Any fault is a :class:`~edgevision.errors.ModelFileError`. Weights
-are never copied or walked, so a 14 MB model verifies in a few milliseconds.
+in range, and every quantisation scale to be finite and positive and every
+zero point to fit its tensor's type. Any fault is a
+:class:`~edgevision.errors.ModelFileError`. Weights are never copied or
+walked, so a 14 MB model verifies in a few milliseconds.
 Only struct (and mmap) are used: no TensorFlow, no ``flatbuffers`` package.
 
 Field slots follow LiteRT's schema.fbs (``ai_edge_litert/schema_py_generated.py``).
@@ -19,6 +21,7 @@ Example:
 """
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import struct
@@ -248,11 +251,13 @@ def _tensor(t: Table, has_data: tuple[bool, ...]) -> Tensor:
     buffer = t.scalar(2, U32, 0)
     if buffer >= len(has_data):
         raise ModelFileError(f"expected tensor {name[:80]!r} to use a buffer below {len(has_data)}, got buffer {buffer}")
+    dtype = TENSOR_TYPES.get(code, f"unknown_{code}")
     qt = t.table(4, "Tensor.quantization")
     quant = _quant(qt, name[:80], len(shape)) if qt is not None else None
+    if quant is not None:
+        _check_quant_values(quant, dtype, name[:80])
     t.table(6, "Tensor.sparsity")  # bounds only; sparse weights are not decoded here
     signature = t.scalars(7, "i", "Tensor.shape_signature") if t.has(7) else None
-    dtype = TENSOR_TYPES.get(code, f"unknown_{code}")
     is_variable = t.scalar(5, U8, 0) != 0
     return Tensor(name, shape, signature, dtype, quant, buffer, is_variable, buffer > 0 and has_data[buffer])
 
@@ -274,6 +279,33 @@ def _quant(t: Table, tensor: str, rank: int) -> Quant | None:
     if len(scale) > 1 and not 0 <= dim < rank:
         raise ModelFileError(f"expected a quantized dimension below rank {rank} for tensor {tensor!r}, got {dim}")
     return Quant(scale, zero_point, dim)
+
+
+#: Zero points must be representable in the tensor's own type. int32/int64 (biases) are not checked,
+#: nor is TFLite's own rule that int8 per-channel weights have zero point 0: LiteRT enforces that itself.
+ZERO_POINT_RANGE = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+def _check_quant_values(quant: Quant, dtype: str, tensor: str) -> None:
+    """Reject quantisation values LiteRT does not check before using them.
+
+    A QUANTIZE op with a zero, negative, NaN or infinite scale, or a uint8 input
+    whose zero point is 300, kills the process inside ``allocate_tensors()``
+    (segfault, not an exception). Float tensors are skipped: kernels ignore
+    their quantisation parameters.
+    """
+    if dtype in FLOAT_DTYPES:
+        return
+    for s in quant.scale:
+        if not (math.isfinite(s) and s > 0):
+            raise ModelFileError(f"expected finite positive quantisation scales for tensor {tensor!r}, got {s:g}")
+    bounds = ZERO_POINT_RANGE.get(dtype)
+    if bounds is not None:
+        low, high = bounds
+        for z in quant.zero_point:
+            if not low <= z <= high:
+                raise ModelFileError(f"expected {dtype} zero points within [{low}, {high}] "
+                                     f"for tensor {tensor!r}, got {z}")
 
 
 def _operator(t: Table, nopcodes: int, ntensors: int, file_size: int) -> Operator:

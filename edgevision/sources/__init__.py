@@ -7,6 +7,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,9 @@ def iter_images(paths: list[Path]) -> Iterator[Frame]:
 def iter_video(path: Path, *, max_frames: Optional[int] = None) -> Iterator[Frame]:
     """Every frame of a video file, in order, none dropped."""
     cv2 = _cv2()
+    # FFmpeg logs its own parse errors ("moov atom not found") straight to stderr; the
+    # ImageError below says it in one line. OpenCV reads this once, at its first capture.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise ImageError(f"expected a video OpenCV can decode, got {path.name!r} (could not open it)")
