@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 TOP_KEYS = ("schema", "name", "task", "labels", "input", "decoder", "artifacts", "source", "created", "edgevision")
 REQUIRED_KEYS = ("schema", "task", "decoder", "artifacts")
 INPUT_KEYS = ("size", "layout", "color", "resize", "mean", "std", "pad_value")
-ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "converter", "fidelity", "input", "report")
+ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "report")
 ARTIFACT_REQUIRED = ("file", "format", "precision", "sha256")
 FORMATS = ("tflite", "edgetpu-tflite", "openvino-ir", "onnx")
 SOURCE_KEYS = ("file", "sha256", "format")
@@ -48,6 +48,7 @@ class Artifact:
     precision: str
     sha256: str = ""
     size: int = 0
+    weights: dict = field(default_factory=dict)  # OpenVINO IR: {"file": "x.bin", "sha256": ..., "size": ...}
     converter: dict = field(default_factory=dict)
     fidelity: dict = field(default_factory=dict)
     input: dict = field(default_factory=dict)
@@ -168,13 +169,20 @@ def sha256_file(path: "str | Path") -> str:
 
 
 def verify_artifact(bundle: "str | Path", artifact: Artifact) -> Path:
-    """The artifact's path, after checking it exists and matches its sha256 (and the .bin of an IR)."""
+    """The artifact's path, after checking it (and an IR's .bin weights) exists and matches its sha256."""
     path = Path(bundle) / artifact.file
-    if not path.is_file():
-        raise ManifestError(f"expected artifact file {artifact.file!r} in bundle {str(bundle)!r}, got none")
-    digest = sha256_file(path)
-    if digest != artifact.sha256:
-        raise ManifestError(f"expected sha256 {artifact.sha256[:12]}… for {artifact.file}, got {digest[:12]}…")
+    checks = [(artifact.file, artifact.sha256)]
+    if artifact.format == "openvino-ir":
+        if not artifact.weights:
+            raise ManifestError(f"expected a weights entry (the .bin) for OpenVINO IR {artifact.file!r}, got none")
+        checks.append((artifact.weights.get("file", ""), artifact.weights.get("sha256", "")))
+    for name, expected in checks:
+        file = Path(bundle) / name
+        if not file.is_file():
+            raise ManifestError(f"expected artifact file {name!r} in bundle {str(bundle)!r}, got none")
+        digest = sha256_file(file)
+        if digest != expected:
+            raise ManifestError(f"expected sha256 {expected[:12]}… for {name}, got {digest[:12]}…")
     return path
 
 
@@ -187,6 +195,9 @@ def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "st
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise UserInputError(f"expected a new bundle path, got existing {str(dest)!r} (pass overwrite=True)")
+    for name, src in files.items():
+        if not Path(src).is_file():
+            raise UserInputError(f"expected a file to copy into the bundle as {name!r}, got missing path {str(src)!r}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
@@ -197,6 +208,11 @@ def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "st
             if not path.is_file():
                 raise UserInputError(f"expected artifact file {art.file!r} for {target!r} among the files, got none")
             art.sha256, art.size = sha256_file(path), path.stat().st_size
+            if art.format == "openvino-ir":  # the weights are half the artifact: hash them too
+                weights = path.with_suffix(".bin")
+                if not weights.is_file():
+                    raise UserInputError(f"expected {weights.name} beside {art.file} among the files, got none")
+                art.weights = {"file": weights.name, "sha256": sha256_file(weights), "size": weights.stat().st_size}
         if manifest.labels:
             (tmp / "labels.txt").write_text("\n".join(manifest.labels) + "\n", encoding="utf-8")
         (tmp / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")

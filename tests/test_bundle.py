@@ -140,3 +140,13 @@ def test_zipped_bundle_loads_like_the_directory(zoo, scene, tmp_path, monkeypatc
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     with pytest.raises(ManifestError, match="zip"):
         edgevision.load(tmp_path / "bad.zip")
+
+
+def test_tampered_openvino_weights_are_refused(zoo, tmp_path):
+    bundle = make_bundle(zoo, tmp_path / "b")
+    assert read_manifest(bundle).artifacts["intel-cpu"].weights["file"] == "model.bin"
+    data = bytearray((bundle / "model.bin").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bundle / "model.bin").write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match="model.bin"):
+        edgevision.load(bundle, target="intel-cpu")
