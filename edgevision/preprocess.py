@@ -150,7 +150,11 @@ class Preprocessor:
             self.quant = None
         self._lut = self._build_lut()
         self._mode = self._fast_mode()
+        # Raw RGB pixels into an NHWC input: cv2 resizes straight into the input buffer (dst=), no temporary.
+        self._direct = (_cv2 is not None and self._mode in ("copy", "xor") and self.layout == "NHWC"
+                        and self.channels == 3 and self.fmt.color == "RGB")
         self._transforms: dict = {}
+        self._raw: tuple = (None, None)  # (buffer, its HxWx3 uint8 view): the same buffer comes every frame
 
     # -- tables -------------------------------------------------------------------------
     def _build_lut(self) -> np.ndarray:
@@ -194,6 +198,13 @@ class Preprocessor:
     def __call__(self, image: np.ndarray, out: np.ndarray) -> Transform:
         image = check_image(image)
         t = self.transform_for((image.shape[1], image.shape[0]))
+        if self._direct:
+            buffer, raw = self._raw
+            if buffer is not out:
+                raw = out[0].view(np.uint8)  # int8 shares the bytes; XOR 0x80 turns pixel p into p - 128
+                self._raw = (out, raw)
+            self._resize_into(image, raw, t)
+            return t
         x0, y0, x1, y1 = t.crop
         resized = _resize(image[y0:y1, x0:x1], t.resized)
         if self.channels == 1:
@@ -207,6 +218,25 @@ class Preprocessor:
             hwc[...] = self._lut[:, self.fmt.pad_value]
         self._apply(resized, hwc[py : py + rh, px : px + rw])
         return t
+
+    def _resize_into(self, image: np.ndarray, raw: np.ndarray, t: Transform) -> None:
+        """The copy/xor modes for an NHWC RGB input: resize straight into the (uint8 view of the) buffer,
+        then XOR there for int8."""
+        x0, y0, x1, y1 = t.crop
+        px, py = t.pad
+        rw, rh = t.resized
+        if (rw, rh) != self.size:
+            raw[...] = self._lut[:, self.fmt.pad_value].view(np.uint8)
+            raw = raw[py : py + rh, px : px + rw]
+        src = image if (x0, y0, x1, y1) == (0, 0, image.shape[1], image.shape[0]) else image[y0:y1, x0:x1]
+        if src.shape[:2] == raw.shape[:2]:
+            np.copyto(raw, src)
+        else:
+            resized = _cv2.resize(src, (rw, rh), dst=raw, interpolation=_cv2.INTER_LINEAR)
+            if resized is not raw:  # OpenCV allocated after all: still correct, one copy more
+                np.copyto(raw, resized)
+        if self._mode == "xor":
+            np.bitwise_xor(raw, np.uint8(0x80), out=raw)
 
     def _apply(self, pixels: np.ndarray, dst: np.ndarray) -> None:
         if self._mode == "copy":
