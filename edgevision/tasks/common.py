@@ -7,6 +7,8 @@ Example:
 """
 from __future__ import annotations
 
+import math
+
 from typing import Optional, Tuple, Union
 
 import numpy as np
@@ -29,18 +31,32 @@ def dequantize(array: np.ndarray, quant: Quantization = None) -> np.ndarray:
         dtype('float32')
     """
     arr = np.asarray(array)
-    if quant is None:
+    params = quant_params(quant)
+    if params is None:
         return arr.astype(np.float32, copy=False)
+    scale, zero_point = params
+    return (arr.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+
+
+def quant_params(quant: Quantization) -> Optional[Tuple[float, float]]:
+    """``(scale, zero_point)`` as floats, or None when not quantised (``None`` or a scale of 0).
+
+    Example:
+        >>> quant_params((0.5, 3)), quant_params((0.0, 0)), quant_params(None)
+        ((0.5, 3.0), None, None)
+    """
+    if quant is None:
+        return None
     try:
         scale, zero_point = quant
         scale, zero_point = float(scale), float(zero_point)
     except (TypeError, ValueError):
         raise ModelError(f"expected per-tensor quantisation (scale, zero_point), got {quant!r}") from None
     if scale == 0.0:
-        return arr.astype(np.float32, copy=False)
-    if not np.isfinite(scale) or scale < 0:
+        return None
+    if not math.isfinite(scale) or scale < 0:  # math, not numpy: this runs per frame
         raise ModelError(f"expected a positive quantisation scale, got {scale}")
-    return (arr.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+    return scale, zero_point
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
