@@ -106,8 +106,8 @@ def _classify_quantised(q: np.ndarray, quant: tuple, top_k: int, score_threshold
         return Classification(np.zeros(0, np.int64), np.zeros(0, np.float32), labels)
     best = (~q).argsort(kind="stable")[:k]  # ~q reverses the order of any integer type without overflow
     top = q.take(best)
-    if table is not None:  # "wrap" maps an int8 value v < 0 to its byte, 256 + v
-        confidence = table.take(top, mode="wrap")
+    if table is not None:  # an int8 value v < 0 indexes from the end: table[256 + v], its byte
+        confidence = table.take(top)
     else:
         confidence = (top.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
     # Best first, so only the last needs a look; and none when no value can fall below the threshold.
