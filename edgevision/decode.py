@@ -19,6 +19,7 @@ from .backends.base import TensorSpec
 from .errors import ModelError, UserInputError
 from .results import Result
 from .tasks import classify, detect_ssd, detect_yolo, segment
+from .tasks.common import dequantize
 from .tasks.detect import assign_ssd_outputs
 from .transform import Transform
 
@@ -111,7 +112,7 @@ def _bind_ssd(config: dict, outputs: list[TensorSpec], labels: tuple) -> Decoder
         cache["order"] = tuple(order.get(k) for k in ("boxes", "classes", "scores", "count"))
 
     def decode(outs: Sequence[np.ndarray], t: Transform) -> Result:
-        arrays = [_dequant(a, q) for a, q in zip(outs, quants)]
+        arrays = [dequantize(a, q) for a, q in zip(outs, quants)]
         if "order" not in cache:  # decided on the first frame's values, then fixed
             cache["order"] = assign_ssd_outputs(arrays, names)
         b, c, s, n = cache["order"]
@@ -126,12 +127,6 @@ def _bind_segmentation(config: dict, outputs: list[TensorSpec], labels: tuple) -
         raise ModelError(f"expected one segmentation output [1,H,W,C] or [1,H,W], got {[list(o.shape) for o in outputs]}")
     quant, options = outputs[0].quant, _options(config)
     return lambda outs, t: segment(outs[0], transform=t, labels=labels, quant=quant, **options)
-
-
-def _dequant(array: np.ndarray, quant: Optional[tuple]) -> np.ndarray:
-    if quant is None:
-        return array
-    return (array.astype(np.float32) - quant[1]) * np.float32(quant[0])
 
 
 _BINDERS: dict[str, Callable[[dict, list, tuple], Decoder]] = {
