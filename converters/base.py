@@ -1,0 +1,129 @@
+"""The one interface every converter sits behind, and the job it is handed.
+
+A converter turns one source model into one artifact format at one precision.
+It is chosen by format through ``edgevision.converters.CONVERTERS`` (a dict,
+not an if-chain), imports its heavy dependencies inside ``convert``, and writes
+only into ``job.outdir`` (a temporary directory the caller moves into place
+when every artifact is complete).
+
+Example:
+    >>> from edgevision.converters import get_converter     # doctest: +SKIP
+    >>> out = get_converter("tflite").convert(job)          # doctest: +SKIP
+    >>> out.file.name, out.precision                        # doctest: +SKIP
+    ('model_rpi5_int8.tflite', 'int8')
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+
+# Precisions a job may ask for. "dynamic" is dynamic-range quantisation (int8 weights, float activations).
+PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
+SOURCE_KINDS = ("keras", "savedmodel", "onnx", "tf-frozen", "tflite")
+
+
+@dataclass
+class SourceModel:
+    """The model a user hands to ``edgevision convert``, with its input pinned to a static batch-1 shape.
+
+    ``input_shape`` is in the layout the model takes (``layout`` says which);
+    the ``keras()`` and ``saved_model()`` accessors load or export once and
+    cache, so several converters share the work.
+    """
+
+    path: Path
+    kind: str  # one of SOURCE_KINDS
+    input_name: str
+    input_shape: Tuple[int, ...]  # static, batch 1, e.g. (1, 224, 224, 3)
+    layout: str  # "NHWC" or "NCHW"
+    output_names: Tuple[str, ...]
+    workdir: Path  # scratch space for derived forms of the source (not part of the bundle)
+    dynamic: bool = False  # the file itself declares a dynamic input shape (input_shape came from a flag)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def keras(self) -> Any:
+        """The Keras model (kind ``keras`` only), loaded once."""
+        if self.kind != "keras":
+            raise TypeError(f"expected a Keras source, got {self.kind}")
+        if "keras" not in self._cache:
+            import keras
+
+            self._cache["keras"] = keras.models.load_model(self.path, compile=False)
+        return self._cache["keras"]
+
+    def saved_model(self) -> Path:
+        """A SavedModel directory of the source (kinds ``keras`` and ``savedmodel``), exported once."""
+        if self.kind == "savedmodel":
+            return self.path
+        if "saved_model" not in self._cache:
+            out = self.workdir / "saved_model"
+            self.keras().export(str(out), verbose=False)
+            self._cache["saved_model"] = out
+        return self._cache["saved_model"]
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """(width, height) of the input."""
+        h, w = (self.input_shape[1], self.input_shape[2]) if self.layout == "NHWC" else self.input_shape[2:4]
+        return int(w), int(h)
+
+
+class Calibration:
+    """Representative input tensors: float32, ``source.input_shape``, preprocessed as the runtime does.
+
+    Iterating yields one batch-1 array at a time; ``len()`` is the sample count.
+    """
+
+    def __init__(self, samples: Sequence[np.ndarray] | np.ndarray, *, origin: str) -> None:
+        self._samples = samples
+        self.origin = origin  # "images:DIR (N)", "npy:FILE", "synthetic (N)": said in the manifest
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for s in self._samples:
+            yield np.asarray(s, np.float32)[None] if np.ndim(s) == 3 else np.asarray(s, np.float32)
+
+
+@dataclass
+class ConvertJob:
+    """One artifact to build: a source, a target profile, a precision, calibration data, a place to write."""
+
+    source: SourceModel
+    target: Any  # edgevision.targets.Target
+    precision: str  # one of PRECISIONS
+    calibration: Optional[Calibration]  # required for int8
+    outdir: Path  # write the artifact (and its side files) here
+    stem: str  # file-name stem, e.g. "model_rpi5_int8"
+    options: dict = field(default_factory=dict)  # converter-specific, e.g. {"io_dtype": "uint8"}
+    log: Callable[[str], None] = lambda message: None
+
+
+@dataclass
+class ConvertOutput:
+    """What a converter built."""
+
+    file: Path  # the artifact (.tflite / .xml / .onnx) inside job.outdir
+    format: str  # a bundle format: tflite, edgetpu-tflite, openvino-ir, onnx
+    precision: str  # the honest name of what was built (e.g. "int8", "fp16", "dynamic")
+    converter: dict  # {"tool": ..., "version": ..., and the settings that matter}
+    report: dict = field(default_factory=dict)  # e.g. the Edge TPU op-mapping report
+    extra_files: list = field(default_factory=list)  # side files to ship (IR .bin, compiler log)
+    warnings: list = field(default_factory=list)  # said to the user and kept in the manifest
+
+
+class Converter(ABC):
+    """Build one artifact format. Subclasses set ``format`` and ``precisions`` and implement ``convert``."""
+
+    format: ClassVar[str]
+    precisions: ClassVar[Tuple[str, ...]]
+    sources: ClassVar[Tuple[str, ...]]  # the SOURCE_KINDS it reads
+
+    @abstractmethod
+    def convert(self, job: ConvertJob) -> ConvertOutput:
+        """Build the artifact into ``job.outdir``; raise ``ConversionError`` with a one-line reason on failure."""
