@@ -19,6 +19,7 @@ from .backends import Backend, open_backend
 from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
 from .decode import DECODER_OPTIONS, TASK_OF, TASKS, decoder_config, guess_decoder, make_decoder
 from .errors import ModelError, ModelFileError, UserInputError
+from .hooks import Callback, FrameTimings, Hooks
 from .preprocess import InputFormat, Preprocessor
 from .results import Result
 from .selection import choose_artifact, target_options
@@ -34,6 +35,9 @@ class StageTimes(NamedTuple):
     preprocess: float
     infer: float
     decode: float
+
+
+_NO_HOOKS = Hooks()
 
 
 class Model:
@@ -55,6 +59,7 @@ class Model:
         self._buffer = backend.input_buffer()
         self._infer = backend.infer
         self.timings = StageTimes(0.0, 0.0, 0.0)
+        self.hooks = Hooks()
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -70,10 +75,34 @@ class Model:
         outputs = self._infer()
         t2 = clock()
         result = self._decode(outputs, transform)
-        self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
+        t3 = clock()
+        self.timings = StageTimes(t1 - t0, t2 - t1, t3 - t2)
+        if self.hooks:
+            self.hooks.emit(FrameTimings(0.0, t1 - t0, t2 - t1, t3 - t2, t3 - t0), result)
         return result
 
     __call__ = predict
+
+    def predict_frame(self, frame: Any, *, capture: float = 0.0) -> Result:
+        """Run one ``Frame`` from a source; hooks get ``capture`` (seconds spent getting it) and capture-to-result.
+
+        ``frame.timestamp`` is ``time.monotonic()`` at capture, so ``total`` includes any
+        time the frame waited in a queue.
+        """
+        hooks, self.hooks = self.hooks, _NO_HOOKS  # time once, emit once, with the frame's figures
+        try:
+            result = self.predict(frame.image)
+        finally:
+            self.hooks = hooks
+        if hooks:
+            t = self.timings
+            hooks.emit(FrameTimings(capture, t.preprocess, t.infer, t.decode,
+                                    time.monotonic() - frame.timestamp), result)
+        return result
+
+    def on_frame(self, callback: Callback) -> Callback:
+        """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
+        return self.hooks.add(callback)
 
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""

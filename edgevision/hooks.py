@@ -1,0 +1,111 @@
+"""Benchmarking hooks: per-frame stage timings, ``on_frame`` callbacks, and a timer for the user's own stages.
+
+Every ``Model.predict`` times preprocess, infer and decode (three clock reads);
+a pipeline that reads frames adds the capture time and the capture-to-result
+latency. Callbacks get a ``FrameTimings`` and the ``Result``. With no callback
+registered nothing but the clock reads happens.
+
+Example:
+    >>> hooks = Hooks()
+    >>> seen = []
+    >>> _ = hooks.add(lambda timings, result: seen.append(timings.infer))
+    >>> with hooks.timer("track"):
+    ...     pass
+    >>> hooks.emit(FrameTimings(0.0, 0.001, 0.002, 0.0005, 0.0035), None)
+    >>> seen, sorted(hooks.last.user)
+    ([0.002], ['track'])
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator, NamedTuple, Optional
+from contextlib import contextmanager
+
+STAGES = ("capture", "preprocess", "infer", "decode")
+
+
+class FrameTimings(NamedTuple):
+    """Seconds per stage for one frame.
+
+    ``capture`` is the time spent getting the frame (0 for an array passed to
+    ``predict``); ``total`` runs from the frame's capture timestamp to the
+    result (for ``predict`` on an array: preprocess + infer + decode).
+    ``user`` holds stages timed with ``Hooks.timer`` since the previous frame.
+    """
+
+    capture: float
+    preprocess: float
+    infer: float
+    decode: float
+    total: float
+    user: Optional[dict] = None
+
+    def to_dict(self, scale: float = 1000.0, digits: int = 3) -> dict[str, Any]:
+        """Milliseconds (by default), rounded, user stages flattened in: for JSON lines."""
+        d = {k: round(scale * getattr(self, k), digits) for k in (*STAGES, "total")}
+        d.update({k: round(scale * v, digits) for k, v in (self.user or {}).items()})
+        return d
+
+
+Callback = Callable[[FrameTimings, Any], None]
+
+
+class Stopwatch:
+    """A context manager that measures one block: ``with Stopwatch() as sw: ...; sw.elapsed`` (seconds)."""
+
+    __slots__ = ("start", "elapsed")
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.elapsed = 0.0
+
+    def __enter__(self) -> "Stopwatch":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.elapsed = time.perf_counter() - self.start
+
+
+class Hooks:
+    """Callbacks run after every frame, and the user's own timed stages for that frame."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callback] = []
+        self._user: dict[str, float] = {}
+        self.last: Optional[FrameTimings] = None
+
+    def add(self, callback: Callback) -> Callback:
+        """Register ``callback(timings, result)``; returns it, so it also works as a decorator."""
+        if not callable(callback):
+            raise TypeError(f"expected a callable on_frame(timings, result), got {type(callback).__name__}")
+        self._callbacks.append(callback)
+        return callback
+
+    def remove(self, callback: Callback) -> None:
+        """Unregister a callback added before."""
+        self._callbacks.remove(callback)
+
+    def __bool__(self) -> bool:
+        return bool(self._callbacks) or bool(self._user)
+
+    @contextmanager
+    def timer(self, name: str) -> Iterator[None]:
+        """Time a block of the user's own (``with model.hooks.timer("track"): ...``); reported with the next frame.
+
+        Time spent under the same name before the next frame adds up.
+        """
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._user[name] = self._user.get(name, 0.0) + time.perf_counter() - start
+
+    def emit(self, timings: FrameTimings, result: Any) -> None:
+        """Hand one frame's timings (with the user stages timed since the last frame) to every callback."""
+        if self._user:
+            timings = timings._replace(user=self._user)
+            self._user = {}
+        self.last = timings
+        for callback in self._callbacks:
+            callback(timings, result)
