@@ -1,0 +1,88 @@
+"""Fidelity: how much of the source model's behaviour an artifact keeps, measured through the runtime.
+
+The source model runs behind the runtime's Backend interface (``ReferenceBackend``)
+with the very preprocessing and decoder the artifact gets, so the only
+difference between the two result sets is the artifact itself.
+
+- classification: top-1 agreement with the source (and accuracy, with ground truth)
+- detection: mAP@0.5 taking the source's detections as ground truth (and mAP@0.5 against ground truth)
+- segmentation: mIoU against the source's class maps (and against ground truth)
+
+``drop`` is what ``--max-drop`` checks: with ground truth, the source's metric
+minus the artifact's; without, 1 minus the agreement with the source.
+
+Example:
+    >>> ref = reference_results(reference_model, samples)        # doctest: +SKIP
+    >>> measure(artifact_model, samples, ref)["drop"]           # doctest: +SKIP
+    0.0
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .calibration import Sample
+from .metrics import accuracy, map50, mean_iou, top1_agreement
+
+METRIC = {"classification": "top1_agreement", "detection": "map50_vs_source", "segmentation": "miou_vs_source"}
+TRUTH_METRIC = {"classification": "accuracy", "detection": "map50", "segmentation": "miou"}
+
+
+def run_model(model: Any, samples: Sequence[Sample]) -> list[Any]:
+    """The model's result on every sample."""
+    return [model.predict(s.image) for s in samples]
+
+
+def _top1(results: Sequence[Any]) -> np.ndarray:
+    return np.asarray([int(r.class_id[0]) if len(r.class_id) else -1 for r in results])
+
+
+def _detections(results: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    return [(r.xyxy, r.confidence, r.class_id) for r in results]
+
+
+def agreement(task: str, got: Sequence[Any], reference: Sequence[Any], num_classes: int) -> float:
+    """How closely ``got`` matches the source's own results (the source taken as ground truth)."""
+    if task == "classification":
+        return float(top1_agreement(_top1(got), _top1(reference)))
+    if task == "detection":
+        return float(map50(_detections(got), [(r.xyxy, r.class_id) for r in reference], num_classes))
+    return float(mean_iou([r.class_map for r in got], [r.class_map for r in reference], num_classes))
+
+
+def truth_score(task: str, got: Sequence[Any], truth: Sequence[Any], num_classes: int) -> float:
+    """Accuracy, mAP@0.5 or mIoU of ``got`` against ground truth (class ids, (xyxy, ids) pairs, class maps)."""
+    if task == "classification":
+        return float(accuracy(_top1(got), np.asarray(truth)))
+    if task == "detection":
+        return float(map50(_detections(got), list(truth), num_classes))
+    return float(mean_iou([r.class_map for r in got], list(truth), num_classes))
+
+
+def measure(model: Any, samples: Sequence[Sample], reference: Sequence[Any], *,
+            num_classes: int, reference_truth_score: float | None = None) -> dict[str, Any]:
+    """Fidelity of ``model`` against the source's ``reference`` results on ``samples``."""
+    task = model.task
+    got = run_model(model, samples)
+    out: dict[str, Any] = {"images": len(samples), "metric": METRIC[task]}
+    out[METRIC[task]] = round(agreement(task, got, reference, num_classes), 4)
+    out["drop"] = round(1.0 - out[METRIC[task]], 4)
+    truth = [s.truth for s in samples]
+    if all(t is not None for t in truth) and truth:
+        name = TRUTH_METRIC[task]
+        score = truth_score(task, got, truth, num_classes)
+        source = reference_truth_score if reference_truth_score is not None else score
+        out.update({name: round(score, 4), f"source_{name}": round(source, 4), "drop": round(source - score, 4),
+                    "drop_metric": name})
+    else:
+        out["drop_metric"] = f"1 - {METRIC[task]}"
+    return out
+
+
+def reference_truth_score(task: str, reference: Sequence[Any], samples: Sequence[Sample], num_classes: int) -> float | None:
+    """The source model's own metric against ground truth, when every sample has ground truth."""
+    truth = [s.truth for s in samples]
+    if not truth or any(t is None for t in truth):
+        return None
+    return truth_score(task, reference, truth, num_classes)
