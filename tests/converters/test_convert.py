@@ -1,0 +1,126 @@
+"""``edgevision convert`` end to end on a small Keras classifier, and every bad input it must refuse cleanly."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgevision
+from edgevision.bundle import read_manifest
+from edgevision.converters.convert import convert
+from edgevision.errors import UserInputError
+
+cv2 = pytest.importorskip("cv2")
+
+
+def cli(*args: object, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgevision", "convert", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, keras_sources):
+    """A directory with the classifier (.keras), a dynamic-shape Keras model and calibration images."""
+    import keras
+
+    root = tmp_path_factory.mktemp("convert")
+    (root / "classifier.keras").write_bytes(keras_sources["classifier"].path.read_bytes())
+    inp = keras.Input((None, None, 3), batch_size=1)
+    out = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inp))
+    keras.Model(inp, keras.layers.Dense(3, activation="softmax")(out)).save(root / "dynamic.keras")
+    from edgevision.synthetic import shapes_scene
+
+    rng = np.random.default_rng(5)
+    (root / "images").mkdir()
+    for i in range(20):
+        cv2.imwrite(str(root / "images" / f"{i:02d}.png"), shapes_scene(rng, (96, 96), n_shapes=2).image[..., ::-1])
+    (root / "empty").mkdir()
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("no images here\n")
+    (root / "not_a_model.keras").write_text("hello\n")
+    return root
+
+
+def test_convert_writes_a_bundle_every_target_of_which_loads(workdir, tmp_path):
+    bundle = convert(workdir / "classifier.keras", ["cpu", "rpi5"], out=tmp_path / "b",
+                     calibration=workdir / "images", overrides={"labels": None, "task": "classification"},
+                     log=lambda m: None)
+    manifest = read_manifest(bundle.path)
+    assert set(manifest.artifacts) == {"cpu", "rpi5"}
+    assert manifest.input.std == (255.0, 255.0, 255.0)  # the float model's [0, 1] scaling, written out
+    rpi5 = manifest.artifacts["rpi5"]
+    assert (rpi5.format, rpi5.precision) == ("tflite", "int8")
+    assert rpi5.fidelity["images"] == 4  # every fifth of 20 images held out
+    assert rpi5.fidelity["metric"] == "top1_agreement" and 0 <= rpi5.fidelity["top1_agreement"] <= 1
+    assert rpi5.converter["calibration"].startswith("images: 16")
+    assert manifest.artifacts["cpu"].fidelity["top1_agreement"] == 1.0  # fp32 TFLite == Keras
+    image = cv2.imread(str(workdir / "images" / "00.png"))[..., ::-1]
+    for target in ("cpu", "rpi5"):
+        model = edgevision.load(bundle.path, target=target)
+        assert model.info()["artifact"]["target"] == target
+        assert len(model.predict(image).class_id) >= 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp dir left behind
+
+
+def test_cli_prints_a_table_and_json(workdir, tmp_path):
+    r = cli(workdir / "classifier.keras", "--target", "cpu", "--task", "classification", "-o", tmp_path / "b",
+            "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (line,) = r.stdout.splitlines()  # nothing but the JSON on stdout: native logs are held
+    data = json.loads(line)
+    assert data["rows"][0]["target"] == "cpu" and data["rows"][0]["fidelity"]["top1_agreement"] == 1.0
+    assert "no held-out images" in r.stderr
+    assert "XNNPACK" not in r.stderr and "I0000" not in r.stderr
+
+
+BAD = {
+    "unknown target": (["classifier.keras", "--target", "rpi9"], "rpi9"),
+    "not a model": (["not_a_model.keras", "--target", "cpu"], "not_a_model.keras"),
+    "not a model kind": (["images/00.png", "--target", "cpu"], "00.png"),
+    "missing model": (["nothing.keras", "--target", "cpu"], "nothing.keras"),
+    "empty calibration dir": (["classifier.keras", "--target", "rpi5", "--calibration", "empty"], "got none"),
+    "calibration dir without images": (["classifier.keras", "--target", "rpi5", "--calibration", "notes"], "got none"),
+    "int8 without calibration": (["classifier.keras", "--target", "rpi5"], "--calibration"),
+    "task that does not fit": (["classifier.keras", "--target", "cpu", "--task", "detection"], "detection"),
+    "dynamic shape for Edge TPU": (["dynamic.keras", "--target", "coral-usb", "--calibration", "images"],
+                                   "--input-shape"),
+    "dynamic shape for NPU": (["dynamic.keras", "--target", "intel-npu", "--calibration", "images"], "--input-shape"),
+    "precision a target refuses": (["classifier.keras", "--target", "coral-usb", "--precision", "fp32"], "int8"),
+    "bad max drop": (["classifier.keras", "--target", "cpu", "--max-drop", "2"], "between 0 and 1"),
+    "bad input shape": (["dynamic.keras", "--target", "cpu", "--input-shape", "1x0x3"], "1x224x224x3"),
+}
+
+
+def test_bad_inputs_end_in_one_line_and_leave_nothing(workdir):
+    def one(name: str) -> tuple[str, subprocess.CompletedProcess]:
+        args, _ = BAD[name]
+        return name, cli(*args, "-o", f"out_{abs(hash(name))}", cwd=workdir)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = dict(pool.map(one, BAD))
+    for name, r in results.items():
+        lines = r.stderr.strip().splitlines()
+        errors = [line for line in lines if "error" in line]
+        assert r.returncode == 2, (name, r.returncode, r.stderr[-2000:])
+        assert len(errors) == 1 and BAD[name][1] in errors[0], (name, r.stderr[-2000:])
+        assert "Traceback" not in r.stderr, name
+    assert not [p.name for p in workdir.iterdir() if p.name.startswith(("out_", "."))]
+
+
+def test_existing_bundle_is_not_overwritten_without_asking(workdir, tmp_path):
+    (tmp_path / "b").mkdir()
+    with pytest.raises(UserInputError, match="--overwrite"):
+        convert(workdir / "classifier.keras", ["cpu"], out=tmp_path / "b", log=lambda m: None)
+
+
+def test_dynamic_model_converts_with_a_pinned_shape(workdir, tmp_path):
+    bundle = convert(workdir / "dynamic.keras", ["cpu"], out=tmp_path / "b", input_shape=(1, 48, 48, 3),
+                     overrides={"task": "classification"}, log=lambda m: None)
+    model = bundle.load("cpu")
+    assert model.input_size == (48, 48)
