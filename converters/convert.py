@@ -116,8 +116,15 @@ def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
                                  stem=STEM[fmt].format(m=model.stem, p=prec), options={"io_dtype": io_dtype}, log=log)
                 log(f"{profile.id}: building {fmt} {prec} ...")
                 built[key] = get_converter(fmt).convert(job)
+                report = built[key].report
+                if "summary" in report:  # the Edge TPU op-mapping report, and how to get the compiler
+                    from .edgetpu_report import format_report
+
+                    for line in format_report(report):
+                        log(f"{profile.id}: {line}")
                 for w in built[key].warnings:
-                    log(f"warning: {profile.id}: {w}")
+                    if not ("summary" in report and w.startswith("edgetpu_compiler not found")):  # said just above
+                        log(f"warning: {profile.id}: {w}")
                     warnings.append(f"{profile.id}: {w}")
             output = built[key]
             fid, input_spec = _fidelity(output, info, samples_, ref_results, n_classes, ref_truth)
