@@ -25,9 +25,17 @@ from ..errors import ConversionError, UserInputError
 from ..model import Model
 from . import calibration as cal
 from . import fidelity
-from .base import Calibration, ConvertJob, ConvertOutput
+from .base import PRECISIONS, Calibration, ConvertJob, ConvertOutput
 from .info import ModelInfo, resolve_model_info
-from .source import ReferenceBackend, open_source_model
+from .source import ReferenceBackend, open_source_model, source_kind
+
+# Why a source kind cannot reach a format, where the reason is not obvious.
+NO_ROUTE = {
+    ("onnx", "tflite"): "ONNX -> TFLite needs onnx2tf, which pins tensorflow 2.19, numpy 1.26 and protobuf 4 "
+                        "(and its Python 3.12 release other exact versions) and breaks TensorFlow 2.21 in the "
+                        "same environment; convert the Keras/SavedModel source instead, or run onnx2tf in a "
+                        "venv of its own",
+}
 
 # How the fidelity check runs each format on this workstation (its CPU; the device's accelerator is not here).
 FIDELITY_BACKEND = {"tflite": "litert", "edgetpu-tflite": "litert", "openvino-ir": "openvino", "onnx": "onnxruntime"}
@@ -51,20 +59,39 @@ class ConvertedBundle:
 
 
 def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Any, str]]:
-    """(target profile, precision) per target; unknown targets and precisions a target refuses fail here."""
+    """(target profile, precision) per target; unknown targets and precisions a target refuses fail here.
+
+    A target may carry its own precision: ``"jetson-orin:int8"`` overrides ``precision`` for it.
+    """
     from edgevision.targets import load_target
 
     if not targets:
         raise UserInputError("expected at least one --target, got none")
     out = []
     for t in dict.fromkeys(targets):
-        profile = load_target(t)
+        name, _, suffix = t.rpartition(":")
+        per_target = suffix if name and suffix in PRECISIONS else None  # "jetson-orin:int8"
+        profile = load_target(name if per_target else t)
         allowed = [p.value for p in profile.artifact.precisions]
-        want = precision or profile.artifact.precision.value
+        want = per_target or precision or profile.artifact.precision.value
         if want not in allowed:
             raise UserInputError(f"expected a precision {profile.id} takes ({', '.join(allowed)}), got {want!r}")
         out.append((profile, want))
     return out
+
+
+def check_routes(kind: str, jobs: list[tuple[Any, str]]) -> None:
+    """ConversionError when a target's converter cannot read this kind of source."""
+    from . import get_converter
+
+    for profile, _ in jobs:
+        fmt = profile.artifact.format.value
+        converter = get_converter(fmt)
+        if kind not in converter.sources:
+            reason = NO_ROUTE.get((kind, "tflite" if fmt == "edgetpu-tflite" else fmt),
+                                  f"the {fmt} converter reads {', '.join(converter.sources)}")
+            raise ConversionError(f"expected a source the {profile.id} target's converter reads, got a {kind} "
+                                  f"model: {reason}")
 
 
 def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
@@ -81,6 +108,7 @@ def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
     """
     model, dest = Path(model), Path(out)
     jobs = plan(targets, precision)  # typed errors before any heavy work
+    check_routes(source_kind(model), jobs)
     if max_drop is not None and not 0 <= max_drop <= 1:
         raise UserInputError(f"expected --max-drop between 0 and 1, got {max_drop}")
     if dest.exists() and not overwrite:

@@ -39,7 +39,7 @@ def _fraction(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a Keras .keras/.h5, a SavedModel directory, an .onnx, a frozen .pb or a .tflite")
     p.add_argument("--target", action="append", required=True, metavar="ID",
-                   help="a target id or profile .toml; repeat for several (see `edgevision targets`)")
+                   help="a target id or profile .toml, optionally :PRECISION (jetson-orin:int8); repeat for several")
     p.add_argument("-o", "--out", help="bundle directory to write (default: MODEL_bundle)")
     p.add_argument("--calibration", metavar="DIR|NPY|N",
                    help="images, a .npy of preprocessed input tensors, or a number of synthetic samples (costs accuracy)")
