@@ -116,8 +116,6 @@ class EdgeTPUConverter(Converter):
             raise
         args = tuple(job.target.compiler.edgetpu_compiler_args)
         report = static_report(path, runtime_version=runtime_version(args), max_rank=max_rank)
-        for line in format_report(report)[:3]:
-            job.log(line)
         exe = compiler.find_compiler()
         if exe is None:
             hint = compiler.install_hint()
