@@ -187,7 +187,7 @@ def _size_tuple(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
 def shapes_dataset(task: str, n: int, size: Union[int, Tuple[int, int]], seed: int, *,
                    n_shapes: Optional[Tuple[int, int]] = None, min_radius: Optional[float] = None,
                    max_radius: Optional[float] = None) -> ShapesDataset:
-    """``n`` textured scenes of ``size`` (w, h) for one task, the same for the same seed.
+    """``n`` textured scenes of ``size`` (w, h) for one task, the same for the same seed (and numpy).
 
     classification: one shape per image, its class in ``.labels``; detection: 1-4 separated
     shapes, ``.boxes``/``.classes``; segmentation: 1-3 shapes, ``.masks`` (0 background,
