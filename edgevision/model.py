@@ -104,6 +104,25 @@ class Model:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
+    def stream(self, source: Any, **options: Any) -> Any:
+        """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
+
+        ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
+        ``synthetic://640x480@30``, a video, images) or an open ``Source``; ``options``
+        go to ``open_source`` (``size``, ``fps``, ``loop``, ``max_frames``, ``timeout``,
+        ``on_event``). Returns an ``edgevision.pipeline.Stream``: it yields one
+        ``Result`` per frame, with the frame and its ``FrameTimings`` at ``.frame`` and
+        ``.timings``, ``.items()`` for (frame, result, timings), and ``.summary()``.
+
+        Example:
+            >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP
+            ...     for result in stream:
+            ...         print(stream.frame.index, len(result), stream.timings.infer)
+        """
+        from .pipeline import Stream  # the live loop and its sources load only when a stream is opened
+
+        return Stream(self, source, **options)
+
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""
         return [np.array(o) for o in self.backend.run(tensor)]

@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import socket
 import struct
 import subprocess
 import sys
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -154,9 +158,12 @@ def runs(files) -> dict[str, subprocess.CompletedProcess]:
 
 
 def json_lines(proc: subprocess.CompletedProcess) -> list[dict]:
+    """The per-frame records of a ``--json`` run; checks the run's last line is its summary."""
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert set(lines[-1]) == {"summary"} and lines[-1]["summary"]["frames"] == len(lines) - 1
+    return lines[:-1]
 
 
 @pytest.mark.slow
@@ -166,7 +173,7 @@ def test_run_directory_json_gives_one_record_per_image(runs, files):
     for i, r in enumerate(records):
         assert set(r) >= {"frame", "source", "size", "latency_ms", "task", "classes"}
         assert r["frame"] == i and Path(r["source"]).name == f"img{i}.png"
-        assert set(r["latency_ms"]) == {"preprocess", "infer", "decode"}
+        assert set(r["latency_ms"]) == {"capture", "preprocess", "infer", "decode", "total"}
         assert all(isinstance(v, (int, float)) and v >= 0 for v in r["latency_ms"].values())
         assert r["task"] == "classification" and len(r["classes"]) == 5
     assert [r["size"] for r in records] == [[640, 480], [640, 480], [320, 240]]
@@ -322,3 +329,173 @@ def test_error_lines_say_what_was_expected(error_runs):
     for case, text in expected.items():
         assert text in error_runs[case].stderr, (case, error_runs[case].stderr)
     assert error_runs["threads 0"].returncode == 2
+
+
+# ---------------------------------------------------------------- run: live sources, outputs, Ctrl-C, faults
+# A tiny ONNX detector (no TensorFlow) keeps these quick; see tests/_onnx_models.py.
+SYNTHETIC = "synthetic://160x120@30?seed=3&pace=0"
+
+
+@pytest.fixture(scope="module")
+def live_files(tmp_path_factory) -> dict[str, Path]:
+    import _onnx_models
+    from edgevision.sources.synthetic import SyntheticCapture, parse_synthetic
+
+    root = tmp_path_factory.mktemp("cli-live")
+    capture = SyntheticCapture(parse_synthetic(SYNTHETIC))
+    f = {"model": _onnx_models.bright_spot_detector(root / "det.onnx"), "video": root / "clip.avi",
+         "bad_video": random_file(root / "bad" / "x.mp4", seed=6), "out": root / "out"}
+    assert write_video(f["video"], [capture.image(t) for t in range(N_VIDEO_FRAMES)])
+    f["out"].mkdir()
+    f["images"] = root / "images"
+    f["images"].mkdir()
+    for t in range(3):
+        cv2.imwrite(str(f["images"] / f"shot{t}.png"), cv2.cvtColor(capture.image(10 * t), cv2.COLOR_RGB2BGR))
+    (f["images"] / "notes.txt").write_text("not an image")
+    return f
+
+
+@pytest.fixture(scope="module")
+def busy_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_runs(live_files) -> dict[str, subprocess.CompletedProcess]:
+    m, out = live_files["model"], live_files["out"]
+    return cli_all({
+        "synthetic-json": ["run", m, "--source", SYNTHETIC, "--max-frames", "15", "--json"],
+        "video-to-mp4": ["run", m, "--source", live_files["video"], "--quiet", "--output", out / "annotated.mp4"],
+        "video-to-images": ["run", m, "--source", live_files["video"], "--quiet", "--max-frames", "3",
+                            "--output", out / "frames"],
+        "glob-json": ["run", m, "--source", live_files["images"] / "shot*", "--source-size", "80x60", "--json"],
+    })
+
+
+def test_run_synthetic_json_records_and_summary(live_runs):
+    proc = live_runs["synthetic-json"]
+    records = json_lines(proc)
+    assert [r["frame"] for r in records] == list(range(15))
+    for r in records:
+        assert set(r) >= {"frame", "timestamp", "source", "size", "latency_ms", "dropped", "reconnects", "detections"}
+        assert set(r["latency_ms"]) == {"capture", "preprocess", "infer", "decode", "total"}
+        assert r["size"] == [160, 120] and r["dropped"] == 0 and r["reconnects"] == 0
+    assert [r["timestamp"] for r in records] == sorted(r["timestamp"] for r in records)
+    summary = json.loads(proc.stdout.splitlines()[-1])["summary"]
+    assert summary["frames"] == 15 and summary["stopped"] == "end" and summary["fps"] > 0
+    assert summary["median_ms"]["infer"] > 0 and summary["reconnects"] == 0
+    assert "source: synthetic://160x120@30?seed=3 (in order)" in proc.stderr
+    assert "15 frames in " in proc.stderr.splitlines()[-1]
+
+
+def test_run_writes_an_annotated_video(live_runs, live_files):
+    proc = live_runs["video-to-mp4"]
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    video = live_files["out"] / "annotated.mp4"
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(bgr)
+    assert len(frames) == N_VIDEO_FRAMES and frames[0].shape == (120, 160, 3)
+    assert not list(live_files["out"].glob(".annotated.partial*"))  # renamed once complete
+
+
+def test_run_writes_annotated_images(live_runs, live_files):
+    assert live_runs["video-to-images"].returncode == 0, live_runs["video-to-images"].stderr
+    names = sorted(p.name for p in (live_files["out"] / "frames").iterdir())
+    assert names == ["frame_000000.jpg", "frame_000001.jpg", "frame_000002.jpg"]
+
+
+def test_run_glob_source_with_size(live_runs, live_files):
+    records = json_lines(live_runs["glob-json"])
+    assert [Path(r["source"]).name for r in records] == ["shot0.png", "shot1.png", "shot2.png"]
+    assert {tuple(r["size"]) for r in records} == {(80, 60)}
+
+
+def test_run_ctrl_c_stops_cleanly_with_a_summary_and_serves_the_live_view(live_files):
+    proc = subprocess.Popen([sys.executable, "-m", "edgevision", "run", live_files["model"], "--source",
+                             "synthetic://160x120@30?seed=1", "--json", "--serve", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        first = proc.stderr.readline()
+        assert first.startswith("live view: http://127.0.0.1:"), first + proc.stderr.read()
+        url = first.split()[-1]
+        deadline = time.monotonic() + 60
+        while True:
+            stats = json.loads(urllib.request.urlopen(url + "stats", timeout=10).read())
+            if stats["frames"] >= 5 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert stats["frames"] >= 5 and stats["fps"] > 0
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("stopped by Ctrl-C · ")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[-1]["summary"]["stopped"] == "interrupted" and lines[-1]["summary"]["frames"] == len(lines) - 1
+    assert lines[0]["source"] == "synthetic://160x120@30?seed=1"
+
+
+LIVE_ERRORS: dict[str, Callable[[dict, int], list]] = {
+    "unknown scheme": lambda f, port: ["run", f["model"], "--source", "ftp://cam/stream"],
+    "camera /dev/video99": lambda f, port: ["run", f["model"], "--source", "/dev/video99"],
+    "camera usb://9": lambda f, port: ["run", f["model"], "--source", "usb://9"],
+    "gst without GStreamer": lambda f, port: ["run", f["model"], "--source", "gst://videotestsrc ! appsink"],
+    "undecodable video": lambda f, port: ["run", f["model"], "--source", f["bad_video"]],
+    "port in use": lambda f, port: ["run", f["model"], "--source", SYNTHETIC, "--serve", f"127.0.0.1:{port}"],
+    "bad serve address": lambda f, port: ["run", f["model"], "--source", SYNTHETIC, "--serve", "host:port"],
+    "show without a display": lambda f, port: ["run", f["model"], "--source", SYNTHETIC, "--show"],
+    "output suffix": lambda f, port: ["run", f["model"], "--source", SYNTHETIC, "--output", f["out"] / "x.txt"],
+    "synthetic option": lambda f, port: ["run", f["model"], "--source", "synthetic://64x64?fps=3"],
+    "timeout 0": lambda f, port: ["run", f["model"], "--source", SYNTHETIC, "--timeout", "0"],
+}
+
+
+@pytest.fixture(scope="module")
+def live_error_runs(live_files, busy_port) -> dict[str, subprocess.CompletedProcess]:
+    return cli_all({name: make(live_files, busy_port) for name, make in LIVE_ERRORS.items()})
+
+
+@pytest.mark.parametrize("case", list(LIVE_ERRORS))
+def test_live_bad_input_is_one_error_line(live_error_runs, case):
+    from edgevision.sinks import display_problem
+
+    if case == "show without a display" and display_problem(cv2) is None:
+        pytest.skip("this machine has a display and an OpenCV with a GUI: --show works here")
+    proc = live_error_runs[case]
+    assert proc.returncode > 0, f"exit {proc.returncode}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "error" in lines[0], proc.stderr
+    assert proc.stdout == ""
+
+
+def test_live_error_lines_say_what_was_expected(live_error_runs, busy_port):
+    expected = {
+        "unknown scheme": "got unknown scheme 'ftp://'",
+        "camera /dev/video99": "expected a camera at /dev/video99, got no such device",
+        "camera usb://9": "expected a camera at usb://9 (/dev/video9), got no such device",
+        "gst without GStreamer": "expected an OpenCV built with GStreamer",
+        "undecodable video": "expected a video OpenCV can decode, got 'x.mp4'",
+        "port in use": f"expected a free port for --serve, got 127.0.0.1:{busy_port} already in use",
+        "bad serve address": "expected --serve [HOST:]PORT",
+        "show without a display": "for --show",
+        "output suffix": "expected a directory, a video (.mp4",
+        "synthetic option": "unknown synthetic:// option 'fps'; valid options: seed, shapes, pace",
+        "timeout 0": "expected a positive number, got '0'",
+    }
+    from edgevision.sinks import display_problem
+
+    if display_problem(cv2) is None:
+        del expected["show without a display"]
+    for case, text in expected.items():
+        assert text in live_error_runs[case].stderr, (case, live_error_runs[case].stderr)
