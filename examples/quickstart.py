@@ -65,6 +65,8 @@ def run_target(bundle: Path, target: str, images: list, truth_metric) -> dict:
     profile = load_target(target)
     ok, why = profile.can_run_here()
     kwargs = {}
+    if not ok and profile.runtime.delegate is not None:  # an accelerator delegate cannot stand in for itself
+        return {"target": target, "error": why}
     if not ok and profile.runtime.backend.value == "openvino":
         kwargs["device"] = "CPU"  # the same IR, on this host's CPU instead of the NPU/GPU
     try:
