@@ -124,3 +124,27 @@ def test_dynamic_model_converts_with_a_pinned_shape(workdir, tmp_path):
                      overrides={"task": "classification"}, log=lambda m: None)
     model = bundle.load("cpu")
     assert model.input_size == (48, 48)
+
+
+def test_max_drop_fails_a_conversion_calibrated_on_the_wrong_data(tmp_path):
+    """Calibrating on near-black tensors (pixels 0..3) squeezes the int8 input range; real images then
+    saturate it, fidelity collapses, and --max-drop must fail the run: exit 4, one error line, no bundle."""
+    model = Path(__file__).resolve().parents[2] / "examples" / "models" / "shapes_classifier.keras"
+    from edgevision.synthetic import write_shapes_dataset
+
+    write_shapes_dataset(tmp_path / "val", "classification", 40, 64, seed=41)
+    wrong = np.random.default_rng(0).uniform(0, 3, (32, 64, 64, 3)).astype(np.float32)
+    np.save(tmp_path / "wrong.npy", wrong)
+    r = cli(model, "--target", "rpi5", "--calibration", "wrong.npy", "--validation", "val", "--max-drop", "0.05",
+            "-o", "bundle", cwd=tmp_path)
+    errors = [line for line in r.stderr.splitlines() if "error" in line]
+    assert r.returncode == 4, r.stderr[-2000:]
+    assert len(errors) == 1 and "--max-drop 0.05" in errors[0] and "no bundle written" in errors[0], errors
+    assert "rpi5" in r.stderr  # the table is still printed, so the figures are seen
+    assert not (tmp_path / "bundle").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # The same data, calibrated properly, passes the same bound.
+    r = cli(model, "--target", "rpi5", "--calibration", "val", "--validation", "val", "--max-drop", "0.05",
+            "-o", "bundle", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "bundle" / "manifest.json").is_file()
