@@ -62,7 +62,8 @@ def main() -> int:
                 print(f"[{steps[-1][0]:6.1f}s] {message}", file=err)
 
             bundle = convert(model, args.target or list(TARGETS), out=tmp / "bundle", calibration=images,
-                             overrides={"task": "classification"}, log=log)
+                             overrides={"task": "classification", "mean": (0, 0, 0), "std": (1, 1, 1)},
+                             log=log)  # the model rescales raw pixels itself
             total = time.perf_counter() - start
         load = os.getloadavg()[0]
         print(table(bundle.rows))
