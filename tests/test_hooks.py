@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import edgevision
-from edgevision.hooks import FrameTimings, Hooks, Stopwatch
+from edgevision.hooks import FrameTimings, Hooks, Recorder, Stopwatch
 from edgevision.sources import Frame
 
 
@@ -70,3 +70,34 @@ def test_bad_callback_and_stopwatch():
     with Stopwatch() as sw:
         np.zeros(10).sum()
     assert 0 < sw.elapsed < 1
+
+
+def test_recorder_keeps_every_frame_and_the_user_stages():
+    hooks = Hooks()
+    rec = hooks.add(Recorder())
+    hooks.emit(FrameTimings(0.0, 0.001, 0.002, 0.0005, 0.0035), None)
+    with hooks.timer("track"):
+        pass
+    hooks.emit(FrameTimings(0.01, 0.001, 0.004, 0.0005, 0.0155), None)
+    assert len(rec) == 2
+    assert rec.stages() == ["capture", "preprocess", "infer", "decode", "total", "track"]
+    assert rec.seconds("infer") == [0.002, 0.004]
+    assert rec.seconds("capture") == [0.0, 0.01]
+    track = rec.seconds("track")
+    assert track[0] == 0.0 and track[1] > 0  # absent from the first frame: 0
+    ms = rec.to_dict(["infer", "total"])
+    assert ms == {"infer": [2.0, 4.0], "total": [3.5, 15.5]}
+    rec.clear()
+    assert len(rec) == 0 and rec.stages()[-1] == "total"
+
+
+def test_recorder_on_a_model_sees_what_predict_timed(model, scene):
+    rec = model.on_frame(Recorder())
+    try:
+        for _ in range(3):
+            model.predict(scene.image)
+    finally:
+        model.hooks.remove(rec)
+    assert len(rec) == 3
+    assert rec.seconds("infer")[-1] == model.timings.infer
+    assert not model.hooks  # removed: predict emits nothing again

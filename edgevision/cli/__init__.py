@@ -19,6 +19,7 @@ COMMANDS = {
     "run": ("edgevision.cli.run", "run a model on images or a video, print one result per frame"),
     "inspect": ("edgevision.cli.inspect", "show a model's inputs, outputs, quantisation and ops"),
     "targets": ("edgevision.cli.targets", "list the target profiles and which can run here"),
+    "bench": ("edgevision.cli.bench", "time a model or every target of a bundle: latency per stage, FPS, device state"),
     "convert": ("edgevision.cli.convert", "quantize and compile a model for targets into one bundle, fidelity measured"),
 }
 

@@ -1,0 +1,220 @@
+"""Bench one model: load (timed), first inference (timed), then two timed phases, each after its warm-up.
+
+1. **infer only**: the input tensor holds seeded random data (a noise image run through the
+   model's preprocessing, so it has the input's dtype and value range) and ``infer`` runs
+   back to back: what ``litert-benchmark`` and ``benchmark_app`` time, and what ``--compare``
+   compares with them.
+2. **pipeline**: ``Model.predict`` on every frame, real frames from a source or seeded
+   random frames (uniform noise at the frame size). Stage times come from the model's own
+   hooks (``Recorder`` on ``on_frame``); the runner adds the end-to-end time per frame
+   (capture start to result) and, with a source, the capture time.
+
+The two infer figures can differ: between frames a runtime's worker threads go idle,
+and waking them (on a busy machine: getting the cores back) costs time that back-to-back
+calls do not pay. The pipeline figure is what an application sees; the infer-only figure
+is the one comparable with the engines' tools. Each phase runs ``runs`` times (or for
+``duration``), in this order, after its own warm-up.
+
+Example:
+    >>> run = bench("model.tflite", config=BenchConfig(warmup=5, runs=50), task="classification")  # doctest: +SKIP
+    >>> run["stages"]["infer"]["median"], run["runtime"]["threads"]                          # doctest: +SKIP
+    (3.91, 2)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ..backends.base import default_threads
+from ..errors import EdgeVisionError, UserInputError
+from ..hooks import Recorder
+from .describe import describe_model
+from .frames import Progress, RandomFrames, SourceFrames, infer_step, pipeline_step, timed
+from .sampler import DeviceSampler
+from .stats import fps_figures, summarize
+from .system import load_average, memory_now
+
+
+class InputKind(str, Enum):
+    """Where the bench's frames come from."""
+
+    RANDOM = "random"
+    FRAMES = "frames"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How long and on what to bench. ``runs`` and ``duration`` given together: stop when both are met.
+
+    >>> BenchConfig(runs=0)
+    Traceback (most recent call last):
+    ...
+    edgevision.errors.UserInputError: expected a positive number of runs, got 0
+    """
+
+    warmup: int = 10
+    runs: Optional[int] = 100
+    duration: Optional[float] = None  # seconds: a minimum duration of the timed loop
+    source: Optional[str] = None  # image, directory of images or video; None: random frames
+    frame_size: tuple[int, int] = (640, 480)  # (w, h) of random frames, a VGA camera's
+    seed: int = 0
+    sample_device: bool = True
+    device_interval: float = 0.5
+    sysfs_root: Path = Path("/")
+    vcgencmd: Optional[str] = "auto"
+    compare_rounds: int = 0  # > 0: alternate the engine's own tool with the infer-only phase this many times
+
+    def __post_init__(self) -> None:
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise UserInputError(f"expected a non-negative number of warm-up runs, got {self.warmup!r}")
+        if self.runs is not None and (isinstance(self.runs, bool) or not isinstance(self.runs, int) or self.runs <= 0):
+            raise UserInputError(f"expected a positive number of runs, got {self.runs!r}")
+        if self.duration is not None and not self.duration > 0:
+            raise UserInputError(f"expected a positive duration in seconds, got {self.duration!r}")
+        if self.runs is None and self.duration is None:
+            raise UserInputError("expected a number of runs or a duration, got neither")
+        if len(self.frame_size) != 2 or min(self.frame_size) <= 0:
+            raise UserInputError(f"expected a positive frame size (w, h), got {self.frame_size!r}")
+        if isinstance(self.compare_rounds, bool) or not isinstance(self.compare_rounds, int) or self.compare_rounds < 0:
+            raise UserInputError(f"expected a non-negative number of compare rounds, got {self.compare_rounds!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sysfs_root"], d["frame_size"] = str(self.sysfs_root), list(self.frame_size)
+        return d
+
+
+def _warm_up(step: Any, n: int, phase: str, progress: Optional[Progress]) -> None:
+    if n > 0:  # timed() runs at least one call
+        timed(step, runs=n, duration=None, phase=phase, progress=progress)
+
+
+def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress: Optional[Progress]) -> dict:
+    """The run's ``compare`` section: the engine tool alternated with infer-only phases (see engines.compare_rounds)."""
+    from .describe import format_of
+    from .engines import TOOLS, compare_rounds
+
+    path = Path(model.artifact["file"])
+    fmt = model.artifact.get("format") or format_of(path)
+    if fmt not in TOOLS:  # e.g. ONNX: no engine tool to compare with
+        return {"note": f"no engine tool for {fmt} (litert-benchmark: .tflite, benchmark_app: OpenVINO IR)"}
+
+    def ours() -> list:
+        _warm_up(infer, config.warmup, "infer warm-up", progress)
+        return timed(infer, runs=len(first), duration=None, phase="infer only", progress=progress).totals
+
+    def tool_progress(i: int) -> None:
+        if progress is not None:
+            progress(f"{TOOLS[fmt]} {i + 1}/{config.compare_rounds}", i, config.compare_rounds, 0.0, None)
+
+    try:
+        return compare_rounds(path, fmt, threads=int(model.backend.threads or 1), runs=len(first),
+                              warmup=config.warmup, input_dtype=np.dtype(model.backend.inputs[0].dtype).name,
+                              first=first, ours=ours, rounds=config.compare_rounds, progress=tool_progress)
+    except EdgeVisionError as e:
+        return {"error": str(e), "exit_code": e.exit_code}
+
+
+def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, meta: Optional[dict] = None,
+              progress: Optional[Progress] = None) -> dict[str, Any]:
+    """Load with ``loader()`` and bench the model it returns; the run as plain data (see ``reports``).
+
+    >>> run = run_bench(lambda: edgevision.load("m.tflite"), BenchConfig(runs=20), label="m")  # doctest: +SKIP
+    """
+    feed: Any = SourceFrames(config.source) if config.source else RandomFrames(config.frame_size, config.seed)
+    sampler = DeviceSampler(root=config.sysfs_root, interval=config.device_interval, vcgencmd=config.vcgencmd)
+    mem_before = memory_now()
+    load_avg = [load_average()]
+    if config.sample_device:
+        sampler.start()
+    try:
+        t0 = time.perf_counter()
+        model = loader()
+        init_s = time.perf_counter() - t0
+        mem_loaded = memory_now()
+        t0 = time.perf_counter()
+        model.predict(feed.first())
+        first_s, first_infer_s = time.perf_counter() - t0, model.timings.infer
+        # Phase 1, infer only: the engine tools' method (back to back, random input tensor).
+        infer = infer_step(model, config.seed + 1)
+        _warm_up(infer, config.warmup, "infer warm-up", progress)
+        infer_only = timed(infer, runs=config.runs, duration=config.duration, phase="infer only", progress=progress)
+        # Phase 2, the pipeline: predict on every frame, stages from the model's hooks.
+        step = pipeline_step(model, feed)
+        _warm_up(step, config.warmup, "warm-up", progress)
+        recorder = Recorder()
+        model.on_frame(recorder)
+        try:
+            pipeline = timed(step, runs=config.runs, duration=config.duration, phase="pipeline", progress=progress)
+        finally:
+            model.hooks.remove(recorder)
+        # Optionally, the engine's own tool, alternated with more infer-only phases.
+        compare = _compare(model, infer, infer_only.totals, config, progress) if config.compare_rounds else None
+    finally:
+        if config.sample_device:
+            sampler.stop()
+    load_avg.append(load_average())
+    mem_end = memory_now()
+    only = infer_only.totals + (compare or {}).pop("extra_samples", [])  # every infer-only call, all phases
+    stages = {"capture": recorder.seconds("capture")} if config.source else {}
+    stages.update({s: recorder.seconds(s) for s in ("preprocess", "infer", "decode")})
+    stages["total"] = pipeline.totals
+    model_section, runtime, inp = describe_model(model, meta)
+    state = sampler.summary() if config.sample_device else {"samples": 0, "warnings": [], "notes": []}
+    warnings = list(state.get("warnings", []))
+    cores, before = default_threads(), load_avg[0]
+    # Taken before this run, the load average is other processes' (later it counts our own threads too).
+    if before is not None and before >= max(1.0, cores / 2):
+        warnings.append(f"other processes were busy (1-minute load average {before} before the run, {cores} usable "
+                        f"cores): they compete for the CPU, so expect noisy, slower figures")
+    n = len(pipeline.totals)
+    return {
+        "label": label, "status": "ok", "model": model_section, "runtime": runtime,
+        "input": {**inp, "kind": (InputKind.FRAMES if config.source else InputKind.RANDOM).value,
+                  "description": feed.description, "source_reopened": getattr(feed, "reopened", 0)},
+        "counts": {"warmup": config.warmup, "runs": n, "requested_runs": config.runs,
+                   "requested_duration_s": config.duration, "timed_wall_s": round(pipeline.wall, 4),
+                   "first_inference_excluded": True},
+        "init_ms": round(1e3 * init_s, 3), "first_inference_ms": round(1e3 * first_s, 3),
+        "first_infer_ms": round(1e3 * first_infer_s, 3),
+        "stages": {k: summarize(v).to_dict() for k, v in stages.items()},
+        "infer_only": {**summarize(only).to_dict(), "warmup": config.warmup,
+                       "phases": 1 + (compare["rounds"] if compare and "engine" in compare else 0),
+                       "timed_wall_s": round(infer_only.wall, 4),
+                       "how": "backend.infer() back to back on a seeded random input tensor "
+                              "(the engine tools' method)"},
+        "fps": fps_figures(pipeline.totals, wall_seconds=pipeline.wall),
+        "memory": {"peak_rss_mb": mem_end["peak_rss_mb"], "rss_before_load_mb": mem_before["rss_mb"],
+                   "rss_after_load_mb": mem_loaded["rss_mb"], "rss_end_mb": mem_end["rss_mb"],
+                   "how": "rss: /proc/self/status VmRSS; peak_rss: getrusage ru_maxrss, the whole process so far"},
+        "load_average_1min": load_avg,
+        "device_state": state,
+        "warnings": warnings,
+        "samples_ms": {"t_s": [round(t, 6) for t in pipeline.starts],
+                       **{k: [round(1e3 * v, 4) for v in vals] for k, vals in stages.items()},
+                       "infer_only_t_s": [round(t, 6) for t in infer_only.starts],
+                       "infer_only": [round(1e3 * v, 4) for v in infer_only.totals]},
+        **({"compare": compare} if compare is not None else {}),
+        "frames": n,
+    }
+
+
+def bench(model: "str | Path", *, config: BenchConfig = BenchConfig(), target: str = "auto",
+          threads: Optional[int] = None, backend: Optional[str] = None, device: Optional[str] = None,
+          progress: Optional[Progress] = None, **model_info: Any) -> dict[str, Any]:
+    """Bench a model file or one artifact of a bundle (``target``) with ``edgevision.load``'s options.
+
+    >>> run = bench("model.tflite", config=BenchConfig(runs=50), threads=2, task="classification")  # doctest: +SKIP
+    >>> run["stages"]["infer"]["p95"]                                                              # doctest: +SKIP
+    4.2
+    """
+    from ..model import load
+
+    return run_bench(lambda: load(model, target=target, threads=threads, backend=backend, device=device,
+                                  **model_info),
+                     config, label=Path(model).name if target in ("auto", None) else target, progress=progress)

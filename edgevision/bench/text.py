@@ -1,0 +1,202 @@
+"""The terminal report: per run a header, the stage table, FPS, memory and device state; then the matrix.
+
+Every table carries the thread count, runtime version, warm-up and sample counts
+on its own header line, so a pasted fragment still says how it was measured.
+
+Example:
+    >>> fmt_size(3945824)
+    '3.8 MB'
+    >>> fmt_fidelity({"metric": "top1_agreement", "top1_agreement": 0.98, "drop": 0.02})
+    'top1_agreement 0.98 (drop 0.02)'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from .stats import STAT_KEYS
+
+STAGE_ORDER = ("capture", "preprocess", "infer", "decode", "total")
+
+
+def fmt_size(n: Optional[int]) -> str:
+    if not n:
+        return "-"
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def fmt_fidelity(fid: Optional[dict]) -> str:
+    """The manifest's fidelity entry in a few words: its metric and value, and the drop when given."""
+    if not fid:
+        return "-"
+    metric = fid.get("metric")
+    if metric not in fid:
+        metric = next((k for k, v in fid.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                       and k not in ("images", "drop")), None)
+    if metric is None:
+        return "-"
+    text = f"{metric} {fid[metric]:.4g}"
+    return text + (f" (drop {fid['drop']:.4g})" if isinstance(fid.get("drop"), (int, float)) else "")
+
+
+def short_version(version: object) -> str:
+    """'2026.4.1' of OpenVINO's '2026.4.1-22982-e213a147257-releases/2026/4' (JSON keeps the full string)."""
+    return str(version).split("-")[0]
+
+
+def runtime_line(rt: dict) -> str:
+    """e.g. 'litert 2.3.0 (ai_edge_litert) on CPU, 2 threads'."""
+    threads = rt.get("threads")
+    return (f"{rt.get('backend')} {short_version(rt.get('version'))} ({rt.get('runtime')}) on {rt.get('device')}, "
+            f"{threads if threads is not None else 'default'} threads")
+
+
+def counts_tag(run: dict) -> str:
+    c, rt = run["counts"], run["runtime"]
+    return (f"[threads={rt.get('threads')}; {rt.get('backend')} {short_version(rt.get('version'))}; "
+            f"{c['warmup']} warm-up + {c['runs']} timed]")
+
+
+def _device_line(state: dict) -> str:
+    if not state.get("samples"):
+        return "device: not sampled"
+    parts = []
+    temps = state.get("temperature_c")
+    if isinstance(temps, dict):
+        name, span = max(temps.items(), key=lambda kv: kv[1]["max"])
+        parts.append(f"{name} {span['min']:.1f}-{span['max']:.1f} °C")
+    else:
+        parts.append("temperature not exposed")
+    freqs = state.get("cpu_freq_mhz")
+    if isinstance(freqs, dict):
+        lo, hi = min(v["min"] for v in freqs.values()), max(v["max"] for v in freqs.values())
+        parts.append(f"CPU clock {lo:.0f}-{hi:.0f} MHz (max {state.get('cpu_max_mhz')})")
+    else:
+        parts.append("CPU clock not exposed")
+    parts.append(f"governor {state.get('governor')}")
+    thr = state.get("throttling")
+    parts.append(f"throttling {', '.join(thr['during_run']) or 'none'} ({thr['source']})" if isinstance(thr, dict)
+                 else "throttling not exposed")
+    for key, unit, label in (("power_mw", "mW", "power"), ("devfreq_mhz", "MHz", "clocks")):
+        if isinstance(state.get(key), dict):
+            parts.append(f"{label} " + ", ".join(f"{k} {v['mean']:.0f} {unit}" for k, v in state[key].items()))
+    return f"device ({state['samples']} samples every {state.get('interval_s')} s): " + " · ".join(parts)
+
+
+def render_run(run: dict) -> list[str]:
+    """The lines for one run (or its error).
+
+    >>> render_run({"label": "tpu", "status": "failed", "error": {"type": "E", "message": "no TPU"}})
+    ['tpu · ? · FAILED: E: no TPU']
+    """
+    m = run.get("model", {})
+    if run["status"] != "ok":
+        e = run["error"]
+        what = " ".join(str(m[k]) for k in ("format", "precision") if m.get(k)) or "?"
+        return [f"{run['label']} · {what} · FAILED: {e['type']}: {e['message']}"]
+    rt, inp, c = run["runtime"], run["input"], run["counts"]
+    name = Path(m["file"]).name
+    lines = [
+        ("" if run["label"] == name else f"{run['label']} · ")
+        + f"{name} ({m['format']}, {m['precision']}, {fmt_size(m.get('size_bytes'))}) · {runtime_line(rt)}",
+        f"  input {inp['shape']} {inp['dtype']} · {inp['description']}",
+        f"  init {run['init_ms']:.1f} ms (load + compile) · first inference {run['first_inference_ms']:.2f} ms "
+        f"(infer {run['first_infer_ms']:.2f} ms) · {c['warmup']} warm-up + {c['runs']} timed runs in "
+        f"{c['timed_wall_s']:.2f} s",
+        f"  {'stage':<11}" + "".join(f"{k:>9}" for k in STAT_KEYS) + f"   ms, n={c['runs']} {counts_tag(run)}",
+    ]
+    for stage in STAGE_ORDER:
+        if stage in run["stages"]:
+            s = run["stages"][stage]
+            lines.append(f"  {stage:<11}" + "".join(f"{s[k]:>9.3f}" for k in STAT_KEYS))
+    if run.get("infer_only"):
+        s = run["infer_only"]
+        lines.append(f"  {'infer only*':<11}" + "".join(f"{s[k]:>9.3f}" for k in STAT_KEYS)
+                     + f"   n={s['n']} after {s['warmup']} warm-up")
+        lines.append("  * infer alone, back to back on a seeded random input tensor (how litert-benchmark and "
+                     "benchmark_app time it); the rows above are the pipeline, frame by frame")
+    fps, mem = run["fps"], run["memory"]
+    lines.append(f"  FPS {fps['from_mean_total']:.1f} (1 / mean pipeline total) · "
+                 f"{fps['frames_per_wall_second']:.1f} ({c['runs']} frames / {c['timed_wall_s']:.3f} s wall) "
+                 f"{counts_tag(run)}")
+    grew = (mem["rss_after_load_mb"] or 0) - (mem["rss_before_load_mb"] or 0)
+    lines.append(f"  memory: peak RSS {mem['peak_rss_mb']} MB (ru_maxrss, whole process) · RSS {mem['rss_end_mb']} MB "
+                 f"at end · load added {grew:.1f} MB")
+    lines.append("  " + _device_line(run.get("device_state", {})))
+    la = run.get("load_average_1min") or []
+    if la:
+        lines.append(f"  load average (1 min) {la[0]} -> {la[-1]}")
+    if run.get("compare"):
+        lines += compare_lines(run)
+    lines += [f"  warning: {w}" for w in run.get("warnings", [])]
+    lines += [f"  note: {n}" for n in run.get("device_state", {}).get("notes", [])]
+    return lines
+
+
+def compare_lines(run: dict) -> list[str]:
+    cmp = run["compare"]
+    if "error" in cmp or "note" in cmp:
+        return [f"  compare: {cmp.get('error') or cmp['note']}"]
+    e, k = cmp["engine"], cmp["rounds"]
+    lines = [f"  compare: edgevision infer-only median {cmp['ours_infer_median_ms']:.3f} ms vs {e['tool']} median "
+             f"{e['median_ms']:.3f} ms -> ratio {cmp['ratio']:.3f} (edgevision / {e['tool']}) "
+             f"[same model, threads={e['threads']}, {e['runs']} runs + {e['warmup']} warm-up per run; {k} tool "
+             f"run{'s' if k > 1 else ''} alternated with {k + 1} edgevision phases]",
+             f"    per round (tool vs the edgevision phases before and after it): "
+             + ", ".join(f"{r:.3f}" for r in cmp["round_ratios"]) + f"; median {cmp['ratio_median_of_rounds']:.3f}",
+             f"    {e['tool']} times: {e['what_it_times']}; edgevision times the wall-clock of backend.infer()",
+             f"    command: {' '.join(e['command'])}"]
+    if e.get("load_config"):
+        lines.append(f"    config.json: {e['load_config']}")
+    return lines
+
+
+def render_matrix(report: dict) -> list[str]:
+    """One row per target: format, precision, size, fidelity, infer/total p50 and p95, FPS, runtime or error.
+
+    >>> render_matrix({"runs": [], "skipped": []})[0].split()[:3]
+    ['target', 'format', 'precision']
+    """
+    head = (f"{'target':<15}{'format':<16}{'precision':<11}{'size':>9}  {'fidelity':<36}{'infer-only':>11}"
+            f"{'infer p50':>10}{'infer p95':>10}{'total p50':>10}{'total p95':>10}{'FPS':>8}  runtime")
+    lines = [head]
+    for run in report["runs"]:
+        m = run.get("model", {})
+        row = (f"{run['label']:<15}{str(m.get('format', '-')):<16}{str(m.get('precision', '-')):<11}"
+               f"{fmt_size(m.get('size_bytes')):>9}  {fmt_fidelity(m.get('fidelity'))[:35]:<36}")
+        if run["status"] == "ok":
+            inf, tot = run["stages"]["infer"], run["stages"]["total"]
+            row += (f"{run['infer_only']['median']:>11.2f}"
+                    f"{inf['median']:>10.2f}{inf['p95']:>10.2f}{tot['median']:>10.2f}{tot['p95']:>10.2f}"
+                    f"{run['fps']['from_mean_total']:>8.1f}  {runtime_line(run['runtime'])}")
+        else:
+            row += f"error: {run['error']['type']}: {run['error']['message']}"
+        lines.append(row)
+    lines += [f"skipped {s['target']} ({s['format']}): {s['reason']}" for s in report.get("skipped", [])]
+    ok = [r for r in report["runs"] if r["status"] == "ok"]
+    if ok:
+        c = ok[0]["counts"]
+        count = c["runs"] if c["requested_duration_s"] is None else "timed"
+        lines.append(f"[latency in ms; {c['warmup']} warm-up + {count} runs per target and phase; "
+                     f"infer-only = median back to back on a random tensor; infer, total ="
+                     f" the pipeline; FPS = 1 / mean total; threads per row in the runtime column]")
+    return lines
+
+
+def render_text(report: dict) -> str:
+    """The whole terminal report.
+
+    >>> print(render_text(bench_matrix("bundle/")))  # doctest: +SKIP
+    """
+    host = report["host"]
+    versions = ", ".join(f"{k} {v}" for k, v in host["versions"].items())
+    lines = [f"edgevision bench · {host['cpu']} ({host['machine']}, {host['cores_usable']} cores usable) · "
+             f"{host['system']}", f"versions: {versions}", ""]
+    for run in report["runs"]:
+        lines += render_run(run) + [""]
+    if len(report["runs"]) > 1 or report.get("skipped"):
+        lines += render_matrix(report)
+    return "\n".join(lines).rstrip() + "\n"
