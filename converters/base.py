@@ -14,12 +14,16 @@ Example:
 """
 from __future__ import annotations
 
+import os
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..errors import ConversionError
 
 # Precisions a job may ask for. "dynamic" is dynamic-range quantisation (int8 weights, float activations).
 PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
@@ -46,13 +50,25 @@ class SourceModel:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def keras(self) -> Any:
-        """The Keras model (kind ``keras`` only), loaded once."""
+        """The Keras model (kind ``keras`` only), loaded once; ConversionError saying why Keras could not load it."""
         if self.kind != "keras":
             raise TypeError(f"expected a Keras source, got {self.kind}")
         if "keras" not in self._cache:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # only effective before TensorFlow's first import
             import keras
 
-            self._cache["keras"] = keras.models.load_model(self.path, compile=False)
+            try:
+                self._cache["keras"] = keras.models.load_model(self.path, compile=False)
+            except (TypeError, ValueError, OSError) as e:
+                text = " ".join(str(e).split())
+                # Keras buries the useful part ("Could not locate class 'Head'") under a generic first sentence.
+                found = re.search(r"Could not locate class '([^']+)'", text)
+                if found:
+                    raise ConversionError(f"expected every custom layer of {self.path.name} to be registered, got "
+                                          f"unregistered class {found.group(1)!r}: decorate it with "
+                                          "@keras.saving.register_keras_serializable() and import it before "
+                                          "converting") from e
+                raise ConversionError(f"expected a loadable Keras model in {self.path.name}, got: {text[:200]}") from e
         return self._cache["keras"]
 
     def saved_model(self) -> Path:
@@ -127,3 +143,45 @@ class Converter(ABC):
     @abstractmethod
     def convert(self, job: ConvertJob) -> ConvertOutput:
         """Build the artifact into ``job.outdir``; raise ``ConversionError`` with a one-line reason on failure."""
+
+
+def dynamic_dims(shape: Sequence[Any]) -> list[int]:
+    """Indices of the dims of ``shape`` that are not fixed (None, -1 or 0).
+
+    Example:
+        >>> dynamic_dims((1, None, -1, 3))
+        [1, 2]
+    """
+    return [i for i, d in enumerate(shape) if not isinstance(d, int) or d < 1]
+
+
+def check_job(job: ConvertJob, precisions: Sequence[str], fmt: str) -> None:
+    """ConversionError unless the job's precision, shape and calibration fit ``fmt``; checked before any heavy import.
+
+    Example:
+        >>> check_job(job, ("fp32", "fp16", "int8"), "openvino-ir")   # doctest: +SKIP
+    """
+    if job.precision not in precisions:
+        raise ConversionError(f"expected a precision among {', '.join(precisions)} for {fmt}, got {job.precision!r}")
+    shape = tuple(job.source.input_shape)
+    if not shape or (job.target.shape.static and dynamic_dims(shape)):
+        raise ConversionError(f"expected a static input shape for target {job.target.id}, got {shape} for "
+                              f"{job.source.input_name!r}; pass the size to use (e.g. --input-shape 1,224,224,3)")
+    if job.precision == "int8":
+        check_calibration(job.calibration, shape)
+
+
+def check_calibration(calibration: Optional[Calibration], shape: Sequence[Any]) -> None:
+    """ConversionError unless there are calibration samples whose shape matches the model input's fixed dims.
+
+    Example:
+        >>> import numpy as np
+        >>> check_calibration(Calibration([np.zeros((8, 8, 3))], origin="x"), (1, 8, 8, 3))
+    """
+    if calibration is None or len(calibration) == 0:
+        raise ConversionError("expected calibration samples for int8, got none (pass --calibration DIR or .npy)")
+    first = next(iter(calibration))
+    fixed = [i for i in range(len(shape)) if i not in dynamic_dims(shape)]
+    if first.ndim != len(shape) or any(first.shape[i] != shape[i] for i in fixed):
+        raise ConversionError(f"expected calibration samples of the model input shape {tuple(shape)}, "
+                              f"got {tuple(first.shape)} ({calibration.origin})")

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ConversionError, ModelError, ModelFileError
-from .base import Converter, ConvertJob, ConvertOutput, SourceModel
-from .openvino import check_job, dynamic_dims, load_keras
+from .base import Converter, ConvertJob, ConvertOutput, SourceModel, check_job, dynamic_dims
 
 OPSET = 17  # what tf2onnx exports: TensorRT 8.6+ (JetPack 6) and ONNX Runtime 1.14+ read it
 MIN_OPSET = 11  # the oldest a passthrough file may have: the first with today's Resize/Pad/Slice semantics
@@ -66,7 +65,7 @@ def _from_keras(source: SourceModel) -> Any:
     import tf2onnx
 
     tf = _tf()
-    model = load_keras(source)
+    model = source.keras()
     spec = (tf.TensorSpec(tuple(source.input_shape), tf.float32, name=source.input_name),)
     return _tf2onnx(lambda: tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET), source)
 

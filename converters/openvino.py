@@ -17,54 +17,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from ..errors import ConversionError, ModelError, ModelFileError
-from .base import Calibration, Converter, ConvertJob, ConvertOutput, SourceModel
+from .base import Converter, ConvertJob, ConvertOutput, SourceModel, check_job
 
 TOOL = "openvino.convert_model"
-
-
-def dynamic_dims(shape: Sequence[Any]) -> list[int]:
-    """Indices of the dims of ``shape`` that are not fixed (None, -1 or 0).
-
-    Example:
-        >>> dynamic_dims((1, None, -1, 3))
-        [1, 2]
-    """
-    return [i for i, d in enumerate(shape) if not isinstance(d, int) or d < 1]
-
-
-def check_job(job: ConvertJob, precisions: Sequence[str], fmt: str) -> None:
-    """ConversionError unless the job's precision, shape and calibration fit ``fmt``; checked before any heavy import.
-
-    Example:
-        >>> check_job(job, ("fp32", "fp16", "int8"), "openvino-ir")   # doctest: +SKIP
-    """
-    if job.precision not in precisions:
-        raise ConversionError(f"expected a precision among {', '.join(precisions)} for {fmt}, got {job.precision!r}")
-    shape = tuple(job.source.input_shape)
-    if not shape or (job.target.shape.static and dynamic_dims(shape)):
-        raise ConversionError(f"expected a static input shape for target {job.target.id}, got {shape} for "
-                              f"{job.source.input_name!r}; pass the size to use (e.g. --input-shape 1,224,224,3)")
-    if job.precision == "int8":
-        check_calibration(job.calibration, shape)
-
-
-def check_calibration(calibration: Optional[Calibration], shape: Sequence[Any]) -> None:
-    """ConversionError unless there are calibration samples whose shape matches the model input's fixed dims.
-
-    Example:
-        >>> import numpy as np
-        >>> check_calibration(Calibration([np.zeros((8, 8, 3))], origin="x"), (1, 8, 8, 3))
-    """
-    if calibration is None or len(calibration) == 0:
-        raise ConversionError("expected calibration samples for int8, got none (pass --calibration DIR or .npy)")
-    first = next(iter(calibration))
-    fixed = [i for i in range(len(shape)) if i not in dynamic_dims(shape)]
-    if first.ndim != len(shape) or any(first.shape[i] != shape[i] for i in fixed):
-        raise ConversionError(f"expected calibration samples of the model input shape {tuple(shape)}, "
-                              f"got {tuple(first.shape)} ({calibration.origin})")
 
 
 def read_source(source: SourceModel) -> Any:
@@ -111,22 +69,6 @@ def read_source(source: SourceModel) -> Any:
     return model.clone()
 
 
-def load_keras(source: SourceModel) -> Any:
-    """The Keras model of a Keras source, or a ConversionError saying why Keras could not load it.
-
-    Example:
-        >>> load_keras(job.source).name                     # doctest: +SKIP
-        'classifier'
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # only effective before TensorFlow's first import
-    try:
-        return source.keras()
-    except (TypeError, ValueError, OSError) as e:
-        text = " ".join(str(e).split())
-        raise ConversionError(f"expected a loadable Keras model in {source.path.name} (custom layers registered "
-                              f"with @keras.saving.register_keras_serializable), got: {text[:200]}") from e
-
-
 def keras_saved_model(source: SourceModel) -> Path:
     """The SavedModel export of a Keras source (made once, cached by the source).
 
@@ -134,7 +76,7 @@ def keras_saved_model(source: SourceModel) -> Path:
         >>> keras_saved_model(job.source).name              # doctest: +SKIP
         'saved_model'
     """
-    load_keras(source)
+    source.keras()  # a typed error if Keras cannot load it
     return source.saved_model()
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -96,7 +95,7 @@ def _from_source(tf: Any, source: SourceModel) -> tuple[Any, str]:
     """The converter for the source kind, reading it as-is when its input already has the pinned shape."""
     shape = tuple(source.input_shape)
     if source.kind == "keras":
-        model = _load_keras(source)
+        model = source.keras()
         if len(model.inputs) != 1:
             raise ConversionError(f"expected a model with one image input, got {len(model.inputs)} inputs")
         pinned = model if tuple(model.inputs[0].shape) == shape else pin_keras(model, shape, source.input_name)
@@ -153,21 +152,6 @@ def _pin_saved_model(tf: Any, loaded: Any, sig: Any, name: str, spec: Any, out: 
     module.serve = tf.function(call, input_signature=[spec])
     tf.saved_model.save(module, str(out), signatures={"serving_default": module.serve})
     return out
-
-
-def _load_keras(source: SourceModel) -> Any:
-    try:
-        return source.keras()
-    except (TypeError, ValueError, OSError) as e:
-        text = " ".join(str(e).split())
-        # Keras buries the useful part ("Could not locate class 'Head'") under a generic first sentence.
-        found = re.search(r"Could not locate class '([^']+)'", text)
-        if found:
-            raise ConversionError(f"expected every custom layer of {source.path.name} to be registered, got "
-                                  f"unregistered class {found.group(1)!r}: decorate it with "
-                                  "@keras.saving.register_keras_serializable() and import it before "
-                                  "converting") from e
-        raise ConversionError(f"expected a loadable Keras model in {source.path.name}, got: {text[:200]}") from e
 
 
 def float_tensors(graph: TFLiteGraph) -> list[str]:

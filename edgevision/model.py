@@ -37,9 +37,6 @@ class StageTimes(NamedTuple):
     decode: float
 
 
-_NO_HOOKS = Hooks()
-
-
 class Model:
     """A loaded artifact with its preprocessing and decoder: ``model.predict(rgb_uint8_image) -> Result``."""
 
@@ -68,17 +65,11 @@ class Model:
 
     def predict(self, image: np.ndarray) -> Result:
         """Run one HxWx3 uint8 RGB image; the result is in the image's own pixel coordinates."""
-        clock = time.perf_counter
-        t0 = clock()
-        transform = self.preprocessor(image, self._buffer)
-        t1 = clock()
-        outputs = self._infer()
-        t2 = clock()
-        result = self._decode(outputs, transform)
-        t3 = clock()
-        self.timings = StageTimes(t1 - t0, t2 - t1, t3 - t2)
+        result = self._predict(image)
         if self.hooks:
-            self.hooks.emit(FrameTimings(0.0, t1 - t0, t2 - t1, t3 - t2, t3 - t0), result)
+            t = self.timings
+            self.hooks.emit(FrameTimings(0.0, t.preprocess, t.infer, t.decode, t.preprocess + t.infer + t.decode),
+                            result)
         return result
 
     __call__ = predict
@@ -89,15 +80,23 @@ class Model:
         ``frame.timestamp`` is ``time.monotonic()`` at capture, so ``total`` includes any
         time the frame waited in a queue.
         """
-        hooks, self.hooks = self.hooks, _NO_HOOKS  # time once, emit once, with the frame's figures
-        try:
-            result = self.predict(frame.image)
-        finally:
-            self.hooks = hooks
-        if hooks:
+        result = self._predict(frame.image)
+        if self.hooks:
             t = self.timings
-            hooks.emit(FrameTimings(capture, t.preprocess, t.infer, t.decode,
-                                    time.monotonic() - frame.timestamp), result)
+            self.hooks.emit(FrameTimings(capture, t.preprocess, t.infer, t.decode,
+                                         time.monotonic() - frame.timestamp), result)
+        return result
+
+    def _predict(self, image: np.ndarray) -> Result:
+        """Preprocess, infer, decode; each stage timed into ``self.timings``."""
+        clock = time.perf_counter
+        t0 = clock()
+        transform = self.preprocessor(image, self._buffer)
+        t1 = clock()
+        outputs = self._infer()
+        t2 = clock()
+        result = self._decode(outputs, transform)
+        self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
         return result
 
     def on_frame(self, callback: Callback) -> Callback:
