@@ -158,7 +158,7 @@ def _run(run: dict, index: int) -> str:
             e = cmp["engine"]
             parts.append(f'<p>compare: edgevision infer-only median <b>{cmp["ours_infer_median_ms"]:.3f} ms</b> vs '
                          f'{escape(e["tool"])} median <b>{e["median_ms"]:.3f} ms</b> → '
-                         f'ratio <b>{cmp["ratio"]:.3f}</b>'
+                         f'ratio <b>{cmp["ratio"]:.3f}</b> (median of the per-round ratios; pooled {cmp["ratio_pooled"]:.3f})'
                          f' [threads={e["threads"]}, {e["runs"]} runs; {cmp["rounds"]} alternating rounds, per round: '
                          f'{escape(", ".join(f"{r:.3f}" for r in cmp["round_ratios"]))}]<br>'
                          f'{escape(e["tool"])} times: {escape(e["what_it_times"])}<br>'

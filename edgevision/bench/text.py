@@ -142,11 +142,12 @@ def compare_lines(run: dict) -> list[str]:
         return [f"  compare: {cmp.get('error') or cmp['note']}"]
     e, k = cmp["engine"], cmp["rounds"]
     lines = [f"  compare: edgevision infer-only median {cmp['ours_infer_median_ms']:.3f} ms vs {e['tool']} median "
-             f"{e['median_ms']:.3f} ms -> ratio {cmp['ratio']:.3f} (edgevision / {e['tool']}) "
+             f"{e['median_ms']:.3f} ms -> ratio {cmp['ratio']:.3f} (edgevision / {e['tool']}, median of the "
+             f"per-round ratios; pooled {cmp['ratio_pooled']:.3f}) "
              f"[same model, threads={e['threads']}, {e['runs']} runs + {e['warmup']} warm-up per run; {k} tool "
              f"run{'s' if k > 1 else ''} alternated with {k + 1} edgevision phases]",
              f"    per round (tool vs the edgevision phases before and after it): "
-             + ", ".join(f"{r:.3f}" for r in cmp["round_ratios"]) + f"; median {cmp['ratio_median_of_rounds']:.3f}",
+             + ", ".join(f"{r:.3f}" for r in cmp["round_ratios"]),
              f"    {e['tool']} times: {e['what_it_times']}; edgevision times the wall-clock of backend.infer()",
              f"    command: {' '.join(e['command'])}"]
     if e.get("load_config"):

@@ -72,8 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compare", action="store_true",
                    help="also run litert-benchmark (.tflite) or benchmark_app (IR) with the same threads and counts, "
                         "alternated with edgevision's infer-only phase")
-    g.add_argument("--compare-rounds", type=_positive_int, default=1, metavar="N",
-                   help="tool runs, each followed by another infer-only phase (default 1; more on a noisy machine)")
+    g.add_argument("--compare-rounds", type=_positive_int, default=5, metavar="N",
+                   help="tool runs, each followed by another infer-only phase (default 5; more on a noisy machine); "
+                        "the ratio is the median of the per-round ratios")
     g.add_argument("--no-device-state", action="store_true", help="do not sample temperature, clocks, throttling")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print the report as one JSON object (no table)")
