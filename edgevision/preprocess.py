@@ -2,9 +2,10 @@
 
 Normalisation and quantisation are folded into one 256-entry lookup table per
 channel (every uint8 pixel value maps to exactly one input value), so a frame
-goes resize -> table lookup -> input buffer with no float round trip. Two
+goes resize -> table lookup -> input buffer with no float round trip. Three
 common cases skip even the table: a uint8 input that takes raw pixels is a
-plain copy, and an int8 input that takes ``pixel - 128`` is an XOR with 0x80.
+plain copy, an int8 input that takes ``pixel - 128`` is an XOR with 0x80, and a
+float input that takes raw pixels (the model rescales them itself) is a cast.
 
 Example:
     >>> import numpy as np
@@ -150,6 +151,11 @@ class Preprocessor:
             self.quant = None
         self._lut = self._build_lut()
         self._mode = self._fast_mode()
+        # cv2.LUT maps uint8 to any depth, channel by channel: (1, 256, C), C being 1 or the image's.
+        self._cv2_lut = None
+        if _cv2 is not None and self._mode == "lut" and self.dtype in (np.uint8, np.int8, np.float32):
+            table = self._lut[:1] if (self._lut == self._lut[:1]).all() else self._lut
+            self._cv2_lut = np.ascontiguousarray(table.T[None])
         # Raw RGB pixels into an NHWC input: cv2 resizes straight into the input buffer (dst=), no temporary.
         self._direct = (_cv2 is not None and self._mode in ("copy", "xor") and self.layout == "NHWC"
                         and self.channels == 3 and self.fmt.color == "RGB")
@@ -186,6 +192,8 @@ class Preprocessor:
             return "copy"
         if self.dtype == np.int8 and (self._lut.astype(np.int64) == identity - 128).all():
             return "xor"
+        if self.dtype.kind == "f" and (self._lut == identity).all():
+            return "cast"  # every uint8 value is exact in any float type: the same values as the table
         return "lut"
 
     # -- per frame ----------------------------------------------------------------------
@@ -243,11 +251,21 @@ class Preprocessor:
             np.copyto(dst, pixels)
         elif self._mode == "xor":
             np.bitwise_xor(pixels, np.uint8(0x80), out=dst.view(np.uint8))
+        elif self._mode == "cast":
+            np.copyto(dst, pixels, casting="unsafe")
+        elif self._cv2_lut is not None and _mat_like(pixels) and _mat_like(dst):
+            _cv2.LUT(pixels, self._cv2_lut, dst=dst)  # the same table, looked up by OpenCV: a third faster
         elif self.channels == 1 or (self._lut == self._lut[:1]).all():
             np.take(self._lut[0], pixels, out=dst, mode="clip")
         else:
             for c in range(self.channels):
                 np.take(self._lut[c], pixels[..., c], out=dst[..., c], mode="clip")
+
+
+def _mat_like(a: np.ndarray) -> bool:
+    """True when OpenCV can use ``a`` (HxWxC) in place: pixels packed along each row, rows at any step
+    (NHWC, or a letterbox band of it; not an NCHW view, not a BGR flip with negative strides)."""
+    return a.strides[2] == a.itemsize and a.strides[1] == a.itemsize * a.shape[2] and a.strides[0] > 0
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

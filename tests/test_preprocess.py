@@ -59,6 +59,25 @@ def test_float_default_is_unit_range():
     np.testing.assert_allclose(buf[0], img / 255.0, rtol=1e-6)
 
 
+def test_float_input_of_raw_pixels_is_a_cast_with_the_tables_values():
+    img = _image()
+    pre, buf, _ = run(InputFormat(mean=(0, 0, 0), std=(1, 1, 1)), (1, 32, 32, 3), np.float32, None, img)
+    assert pre._mode == "cast"
+    np.testing.assert_array_equal(buf[0], img.astype(np.float32))
+    np.testing.assert_array_equal(buf[0], pre._lut[0][img])  # what the table would have written
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 32, 3), (1, 3, 32, 32)])
+def test_per_channel_table_gives_the_same_values_through_opencv_and_numpy(shape):
+    img = _image()
+    fmt = InputFormat(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+    pre, buf, _ = run(fmt, shape, np.float32, None, img)
+    assert pre._mode == "lut" and pre._cv2_lut is not None  # used for NHWC; NCHW goes through np.take
+    hwc = buf[0] if shape[-1] == 3 else buf[0].transpose(1, 2, 0)
+    expected = np.stack([pre._lut[c][img[..., c]] for c in range(3)], axis=-1)  # np.take, channel by channel
+    np.testing.assert_array_equal(hwc, expected)
+
+
 def test_nchw_layout_is_detected_and_written_transposed():
     img = _image()
     pre, buf, _ = run(InputFormat(), (1, 3, 32, 32), np.float32, None, img)
