@@ -39,14 +39,24 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         [[0.333, 0.0]]
     """
     a, b = _boxes(a), _boxes(b)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = np.clip(bottom_right - top_left, 0, None)
+    return _iou(a, b)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``box_iou`` on checked (N, 4) and (M, 4) float arrays; per-frame code calls it directly."""
+    zero = a.dtype.type(0)
+    area_a = np.maximum(a[:, 2] - a[:, 0], zero) * np.maximum(a[:, 3] - a[:, 1], zero)
+    area_b = np.maximum(b[:, 2] - b[:, 0], zero) * np.maximum(b[:, 3] - b[:, 1], zero)
+    wh = np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2])
+    np.maximum(wh, zero, out=wh)
     inter = wh[..., 0] * wh[..., 1]
     union = area_a[:, None] + area_b[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+# Up to this many candidates, NMS computes every pairwise IoU at once (256 x 256 floats: 256 KB)
+# and the greedy pass only reads rows; above it, one row per kept box, as memory allows.
+_MATRIX_MAX = 256
 
 
 def nms(
@@ -68,10 +78,22 @@ def nms(
     limit = len(boxes) if max_output is None else max(0, int(max_output))
     order = np.argsort(-scores, kind="stable")
     keep: list[int] = []
+    if 0 < len(order) <= _MATRIX_MAX and limit > 0:
+        ranked = boxes[order]
+        overlaps = _iou(ranked, ranked) > iou_threshold
+        suppressed = np.zeros(len(order), dtype=bool)
+        for i in range(len(order)):
+            if suppressed[i]:
+                continue
+            keep.append(i)
+            if len(keep) == limit:
+                break
+            suppressed |= overlaps[i]
+        return order[np.asarray(keep, dtype=np.intp)].astype(np.intp, copy=False)
     while order.size and len(keep) < limit:
         best, rest = order[0], order[1:]
         keep.append(int(best))
-        order = rest[box_iou(boxes[best : best + 1], boxes[rest])[0] <= iou_threshold]
+        order = rest[_iou(boxes[best : best + 1], boxes[rest])[0] <= iou_threshold]
     return np.asarray(keep, dtype=np.intp)
 
 

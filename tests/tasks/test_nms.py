@@ -1,5 +1,8 @@
 """Tests for edgevision/tasks/nms.py: overlaps worked out by hand."""
+import importlib
+
 import numpy as np
+import pytest
 
 from edgevision.tasks import batched_nms, box_iou, nms
 
@@ -49,3 +52,24 @@ def test_batched_nms_with_negative_coordinates():
     boxes = np.array([[-100, -100, -1, -1], [-100, -100, -1, -1]], np.float32)
     assert batched_nms(boxes, np.array([0.9, 0.8]), np.array([0, 1]), 0.5).tolist() == [0, 1]
     assert batched_nms(boxes, np.array([0.9, 0.8]), np.array([1, 1]), 0.5).tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_all_pairs_at_once_keeps_what_one_row_per_kept_box_keeps(seed, monkeypatch):
+    """Up to _MATRIX_MAX candidates NMS takes every IoU at once; above, a row per kept box: the same boxes."""
+    nms_module = importlib.import_module("edgevision.tasks.nms")
+    rng = np.random.default_rng(seed)
+    cases = []
+    for trial in range(300):
+        n = int(rng.integers(1, 80))
+        xy, wh = rng.uniform(0, 100, (n, 2)), rng.uniform(0, 40, (n, 2))
+        boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
+        if trial % 7 == 0:
+            boxes[: n // 2] = boxes[0]  # exact duplicates: IoU 1
+        scores = rng.choice([0.5, 0.6, 0.7], n) if trial % 3 == 0 else rng.uniform(0, 1, n)  # ties too
+        cases.append((boxes, scores, float(rng.uniform(0.1, 0.9)), None if trial % 2 else int(rng.integers(1, 10))))
+    at_once = [nms(b, s, t, max_output=k).tolist() for b, s, t, k in cases]
+    monkeypatch.setattr(nms_module, "_MATRIX_MAX", 0)
+    row_by_row = [nms(b, s, t, max_output=k).tolist() for b, s, t, k in cases]
+    assert at_once == row_by_row
+    assert sum(map(len, at_once)) > len(cases)  # not all trivial: most cases keep several boxes
