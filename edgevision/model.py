@@ -99,11 +99,18 @@ class Model:
         self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
         return result
 
+    # An overlapped stream (edgevision.pipeline) preprocesses and infers in its own way and decodes here.
+    def _decode_outputs(self, outputs: list[np.ndarray], transform: Any) -> tuple[Result, float]:
+        """Decode the engine's outputs for a frame preprocessed with ``transform``: (result, seconds)."""
+        t0 = time.perf_counter()
+        result = self._decode(outputs, transform)
+        return result, time.perf_counter() - t0
+
     def on_frame(self, callback: Callback) -> Callback:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
-    def stream(self, source: Any, **options: Any) -> Any:
+    def stream(self, source: Any, *, overlap: bool = False, **options: Any) -> Any:
         """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
 
         ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
@@ -112,6 +119,8 @@ class Model:
         ``on_event``). Returns an ``edgevision.pipeline.Stream``: it yields one
         ``Result`` per frame, with the frame and its ``FrameTimings`` at ``.frame`` and
         ``.timings``, ``.items()`` for (frame, result, timings), and ``.summary()``.
+        ``overlap=True`` infers the next frame in a worker thread while this one is
+        decoded and written: a frame then costs about the inference alone.
 
         Example:
             >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP
@@ -120,7 +129,7 @@ class Model:
         """
         from .pipeline import Stream  # the live loop and its sources load only when a stream is opened
 
-        return Stream(self, source, **options)
+        return Stream(self, source, overlap=overlap, **options)
 
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""

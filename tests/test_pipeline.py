@@ -1,6 +1,8 @@
 """``Model.stream`` and ``run_sinks``: real frames through a real (tiny ONNX) model, timings, sinks, stops."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -25,9 +27,10 @@ def model(tmp_path_factory):
                            labels=_onnx_models.LABELS)
 
 
-def test_stream_yields_a_result_per_frame_with_frame_and_timings(model):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_stream_yields_a_result_per_frame_with_frame_and_timings(model, overlap):
     seen = []
-    with model.stream(SYNTHETIC, max_frames=12) as stream:
+    with model.stream(SYNTHETIC, max_frames=12, overlap=overlap) as stream:
         assert isinstance(stream, Stream)
         for result in stream:
             assert isinstance(result, Detections)
@@ -62,11 +65,12 @@ def test_detections_follow_the_moving_shapes(model):
     assert not np.array_equal(first.xyxy, last.xyxy)
 
 
-def test_users_hooks_and_timers_see_the_stream(model):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_users_hooks_and_timers_see_the_stream(model, overlap):
     got = []
     model.on_frame(lambda timings, result: got.append(timings))
     try:
-        with model.stream(SYNTHETIC, max_frames=3) as stream:
+        with model.stream(SYNTHETIC, max_frames=3, overlap=overlap) as stream:
             for _ in stream:
                 with model.hooks.timer("track"):
                     pass
@@ -76,7 +80,8 @@ def test_users_hooks_and_timers_see_the_stream(model):
     assert len(got) == 3 and "track" in got[-1].user
 
 
-def test_stream_over_a_video_file(model, tmp_path):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_stream_over_a_video_file(model, tmp_path, overlap):
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (160, 120))
     from edgevision.sources.synthetic import SyntheticCapture, parse_synthetic
@@ -85,14 +90,15 @@ def test_stream_over_a_video_file(model, tmp_path):
     for t in range(15):
         writer.write(cv2.cvtColor(capture.image(t), cv2.COLOR_RGB2BGR))
     writer.release()
-    frames = [frame.index for frame, _, _ in model.stream(path).items()]
+    frames = [frame.index for frame, _, _ in model.stream(path, overlap=overlap).items()]
     assert frames == list(range(15))
 
 
-def test_reconnect_shows_in_summary_and_records(model, capsys):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_reconnect_shows_in_summary_and_records(model, capsys, overlap):
     camera = StandInCamera((4, "disconnect"), "unplugged", (None, None))
     source = LiveSource("standin://", camera, backoff=(0.01, 0.05))
-    stream = Stream(model, source)
+    stream = Stream(model, source, overlap=overlap)
 
     class StopAfterReconnect:
         def write(self, out):
@@ -138,14 +144,17 @@ class Interrupt:
         pass
 
 
-def test_ctrl_c_is_a_clean_stop_that_keeps_the_video(model, tmp_path):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_ctrl_c_is_a_clean_stop_that_keeps_the_video(model, tmp_path, overlap):
     video = tmp_path / "out.avi"
-    stream = model.stream("synthetic://96x64@30?seed=1")  # live: it never ends by itself
+    stream = model.stream("synthetic://96x64@30?seed=1", overlap=overlap)  # live: it never ends by itself
     assert run_sinks(stream, [VideoSink(video), Interrupt(5)]) == "interrupted"
     assert video.exists() and stream.source._closed
+    assert not [t for t in threading.enumerate() if t.name == "edgevision-infer"]  # the worker is gone too
 
 
-def test_an_error_discards_the_partial_video(model, tmp_path):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sequential", "overlapped"])
+def test_an_error_discards_the_partial_video(model, tmp_path, overlap):
     class Broken:
         def write(self, out):
             if out.frame.index == 3:
@@ -155,7 +164,7 @@ def test_an_error_discards_the_partial_video(model, tmp_path):
             pass
 
     with pytest.raises(RuntimeError, match="disk full"):
-        run_sinks(model.stream(SYNTHETIC), [VideoSink(tmp_path / "out.mp4"), Broken()])
+        run_sinks(model.stream(SYNTHETIC, overlap=overlap), [VideoSink(tmp_path / "out.mp4"), Broken()])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -177,3 +186,83 @@ def test_run_stats_fps_leaves_out_the_first_frame():
     assert stats.summary()["first_frame_ms"] == pytest.approx(500.0)
     recent = stats.recent()
     assert recent["frames"] == 5 and recent["latency_ms"]["total"] == pytest.approx(12.0)
+
+
+def _video(path, frames=30):
+    from edgevision.sources.synthetic import SyntheticCapture, parse_synthetic
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (160, 120))
+    capture = SyntheticCapture(parse_synthetic(SYNTHETIC))
+    for t in range(frames):
+        writer.write(cv2.cvtColor(capture.image(t), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def _records(stream):
+    return [(frame.index, result.xyxy.tolist(), result.class_id.tolist(), result.confidence.tolist())
+            for frame, result, _ in stream.items()]
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_overlapped_stream_gives_the_sequential_results_in_order(tmp_path, backend):
+    """OpenVINO hands out its output buffers, which the next inference overwrites: the worker must copy them."""
+    pytest.importorskip(backend)
+    model = edgevision.load(_onnx_models.bright_spot_detector(tmp_path / "det.onnx"), labels=_onnx_models.LABELS,
+                            backend=backend)
+    assert model.backend.fresh_outputs is (backend == "onnxruntime")
+    video = _video(tmp_path / "clip.avi")
+    sequential = _records(model.stream(video))
+    overlapped = _records(model.stream(video, overlap=True))
+    assert [r[0] for r in overlapped] == list(range(30))
+    assert overlapped == sequential
+    assert len({str(r[1]) for r in overlapped}) > 10  # the boxes move: a stale buffer would repeat them
+
+
+def test_a_source_error_comes_after_the_frames_before_it_when_overlapped(model):
+    from edgevision.errors import SourceError
+    from edgevision.sources import Source
+
+    class Failing(Source):
+        def __init__(self):
+            super().__init__("failing://")
+            self.n = 0
+
+        def _next_frame(self):
+            self.n += 1
+            if self.n == 4:
+                raise SourceError("expected frames from failing://, got a dead device")
+            from edgevision.sources import Frame
+            return Frame(np.zeros((120, 160, 3), np.uint8), self.n - 1, 0.0)
+
+    stream = Stream(model, Failing(), overlap=True)
+    got = []
+    with pytest.raises(SourceError, match="got a dead device"):
+        for result in stream:
+            got.append(stream.frame.index)
+    assert got == [0, 1, 2]
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "edgevision-infer"]
+
+
+def test_an_engine_error_in_the_inference_thread_is_raised_in_the_caller_with_its_type(tmp_path, monkeypatch):
+    from edgevision.errors import ModelError
+
+    model = edgevision.load(_onnx_models.bright_spot_detector(tmp_path / "det.onnx"), labels=_onnx_models.LABELS)
+    run, calls = model.backend.run, []
+
+    def failing_third_time(tensor):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise ModelError("expected a tensor the engine can run, got a failing one")
+        return run(tensor)
+
+    monkeypatch.setattr(model.backend, "run", failing_third_time)
+    stream = model.stream(SYNTHETIC, max_frames=10, overlap=True)
+    got = []
+    with pytest.raises(ModelError, match="got a failing one"):
+        for result in stream:
+            got.append(stream.frame.index)
+    assert got == [0, 1] and set(calls) == {"edgevision-infer"}  # the engine ran in its own thread only
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "edgevision-infer"]

@@ -48,6 +48,9 @@ class Backend(ABC):
 
     name: ClassVar[str]
     suffixes: ClassVar[Tuple[str, ...]]
+    # True when every infer() returns new arrays; False when the next infer() may overwrite them
+    # (an overlapped stream then copies them before the next frame runs).
+    fresh_outputs: ClassVar[bool] = False
 
     path: Path
     device: str

@@ -55,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
     s.add_argument("--timeout", type=_positive_float, default=5.0, metavar="SECONDS",
                    help="live sources: reopen the device after this long without a frame (default: 5)")
+    s.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=True,
+                   help="infer the next frame in a worker thread while this one is decoded and written "
+                        "(default: on; --no-overlap runs the stages one after another)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="one JSON object per frame on stdout, then a summary")
     o.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout (with --json: the summary only)")
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args)
         if view is not None:
             view.title = f"edgevision · {model.info()['artifact']['file']}"
-        stream = Stream(model, source)
+        stream = Stream(model, source, overlap=args.overlap)
         header = _Header(model)
         if view is not None:
             print(f"live view: {view.url}", file=sys.stderr, flush=True)
