@@ -57,6 +57,7 @@ class Model:
         self._infer = backend.infer
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.hooks = Hooks()
+        self._engine_owner: Optional[str] = None  # an overlapped stream whose thread runs the engine now
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -89,6 +90,10 @@ class Model:
 
     def _predict(self, image: np.ndarray) -> Result:
         """Preprocess, infer, decode; each stage timed into ``self.timings``."""
+        if self._engine_owner is not None:
+            raise UserInputError(f"expected predict() while no overlapped stream runs this model, got one open "
+                                 f"({self._engine_owner}); its thread owns the engine until it is closed (a with "
+                                 f"block closes it): close it, use overlap=False, or load the model a second time")
         clock = time.perf_counter
         t0 = clock()
         transform = self.preprocessor(image, self._buffer)
@@ -119,8 +124,10 @@ class Model:
         ``on_event``). Returns an ``edgevision.pipeline.Stream``: it yields one
         ``Result`` per frame, with the frame and its ``FrameTimings`` at ``.frame`` and
         ``.timings``, ``.items()`` for (frame, result, timings), and ``.summary()``.
-        ``overlap=True`` infers the next frame in a worker thread while this one is
-        decoded and written: a frame then costs about the inference alone.
+        ``overlap=True`` infers the next frames in a thread of its own while this one
+        is decoded and written: a frame then costs about the inference alone. The
+        thread owns the engine until the stream is closed, so ``model.predict`` in
+        the loop raises; load the model twice for that.
 
         Example:
             >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP

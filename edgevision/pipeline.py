@@ -34,6 +34,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from .errors import UserInputError
 from .hooks import STAGES, FrameTimings
 from .results import Result
 from .sources import Frame, Source, open_source
@@ -304,6 +305,10 @@ class Stream:
         """The oldest frame's result, with the next frames captured, preprocessed and queued for the engine."""
         model = self.model
         if self._engine is None:
+            if model._engine_owner is not None:
+                raise UserInputError(f"expected one overlapped stream per model at a time, got a second one "
+                                     f"while {model._engine_owner} runs")
+            model._engine_owner = f"the overlapped stream of {self.source.name}"
             buffer = model.backend.input_buffer()
             self._staging = [np.zeros_like(buffer) for _ in range(self.DEPTH + 1)]
             self._engine = _Engine(model.backend, self.DEPTH)
@@ -358,6 +363,7 @@ class Stream:
             pass
         if self._engine is not None:
             self._engine.stop()
+            self.model._engine_owner = None
         self.source.close()
 
     def __enter__(self) -> "Stream":

@@ -266,3 +266,17 @@ def test_an_engine_error_in_the_inference_thread_is_raised_in_the_caller_with_it
     assert got == [0, 1] and set(calls) == {"edgevision-infer"}  # the engine ran in its own thread only
     stream.close()
     assert not [t for t in threading.enumerate() if t.name == "edgevision-infer"]
+
+
+def test_an_overlapped_stream_owns_the_engine_until_it_is_closed(model):
+    from edgevision.errors import UserInputError
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    with model.stream(SYNTHETIC, max_frames=5, overlap=True) as stream:
+        next(stream)
+        with pytest.raises(UserInputError, match="overlap=False, or load the model a second time"):
+            model.predict(image)
+        with pytest.raises(UserInputError, match="one overlapped stream per model at a time"):
+            next(model.stream(SYNTHETIC, overlap=True))
+    assert isinstance(model.predict(image), Detections)  # closed: the model is the caller's again
+    assert len(list(model.stream(SYNTHETIC, max_frames=3, overlap=True))) == 3
