@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import collections
 import math
-import queue
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Optional, Sequence
@@ -36,6 +34,7 @@ import numpy as np
 
 from .errors import UserInputError
 from .hooks import STAGES, FrameTimings
+from .overlap import EngineThread
 from .results import Result
 from .sources import Frame, Source, open_source
 
@@ -146,79 +145,6 @@ class RunStats:
         }
 
 
-class _Failure(NamedTuple):
-    error: BaseException
-
-
-_STOP = object()
-POLL = 0.1  # seconds: how often a blocked side looks whether the other has stopped
-
-
-class _Engine:
-    """The engine in a thread of its own: ``submit(tensor)`` up to ``depth`` tensors, ``collect()`` in order.
-
-    Between the two the caller is free: it captures and preprocesses the next frame and
-    decodes the last one while the engine runs (which releases the GIL). With a second
-    tensor queued the engine goes straight on to it, rather than idling until the caller
-    wakes up to collect and submit (on a VM that hand-over took 0.45 ms a frame). Only this
-    thread touches the backend. An error in it is raised by ``collect``, as inline.
-    """
-
-    def __init__(self, backend: Any, depth: int) -> None:
-        self._backend = backend
-        self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
-        self._done: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
-        self._thread = threading.Thread(target=self._work, name="edgevision-infer", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        backend, clock = self._backend, time.perf_counter
-        copy = not backend.fresh_outputs  # outputs the next inference would overwrite are copied
-        while True:
-            tensor = self._jobs.get()
-            if tensor is _STOP:
-                return
-            try:
-                start = clock()
-                outputs = backend.run(tensor)
-                if copy:
-                    outputs = [np.array(o) for o in outputs]
-                self._done.put((outputs, clock() - start))
-            except BaseException as e:  # noqa: BLE001 - not swallowed: collect() raises it
-                self._done.put(_Failure(e))
-
-    def submit(self, tensor: np.ndarray) -> None:
-        self._jobs.put(tensor)
-
-    def collect(self) -> tuple[list[np.ndarray], float]:
-        """The outputs of the tensor submitted last, and the seconds the engine took."""
-        while True:
-            try:
-                item = self._done.get(timeout=POLL)
-                break
-            except queue.Empty:
-                if not self._thread.is_alive():
-                    raise RuntimeError("expected the inference thread to be running, got it stopped") from None
-        if isinstance(item, _Failure):
-            raise item.error
-        return item
-
-    def stop(self) -> None:
-        """End the thread once the inferences under way (if any) are done."""
-        while self._thread.is_alive():
-            try:  # uncollected results: dropped, so the thread is never stuck handing one over
-                while True:
-                    self._done.get_nowait()
-            except queue.Empty:
-                pass
-            try:
-                self._jobs.put(_STOP, timeout=POLL)
-                break
-            except queue.Full:
-                continue
-        self._thread.join(timeout=5.0)
-
-
 class _Prepared(NamedTuple):
     """A frame captured and preprocessed into a staging tensor, waiting for or under inference."""
 
@@ -251,7 +177,7 @@ class Stream:
         self._latest: Optional[FrameTimings] = None
         self._closed = False
         self.overlap = bool(overlap)
-        self._engine: Optional[_Engine] = None  # overlap: started by the first next(), so opening consumes nothing
+        self._engine: Optional[EngineThread] = None  # overlap: started by the first next(), so opening consumes nothing
         self._staging: list[np.ndarray] = []  # overlap: input tensors, filled and inferred in turn
         self._slot = 0
         self._inflight: "collections.deque[_Prepared]" = collections.deque()  # submitted, oldest first
@@ -311,7 +237,7 @@ class Stream:
             model._engine_owner = f"the overlapped stream of {self.source.name}"
             buffer = model.backend.input_buffer()
             self._staging = [np.zeros_like(buffer) for _ in range(self.DEPTH + 1)]
-            self._engine = _Engine(model.backend, self.DEPTH)
+            self._engine = EngineThread(model.backend, self.DEPTH)
         while not self._ended and len(self._inflight) < self.DEPTH:  # while the engine runs what it has
             prepared = self._prepare()
             if prepared is None:

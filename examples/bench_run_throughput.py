@@ -100,23 +100,15 @@ MOBILENET = {"size": 256, "alpha": 1.0, "train_images": 800, "epochs": 6, "batch
 def build_mobilenet_detector(batch_size: Optional[int] = 1) -> Any:
     """MobileNetV2 (block_13_expand_relu, stride 16: a 16x16 grid) -> 1x1 head -> the [1, 256, 7] YOLO layout."""
     import keras
-    import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from train_reference_models import GRID, NC
+    from train_reference_models import yolo_head
 
     size = MOBILENET["size"]
     inp = keras.Input((size, size, 3), batch_size=batch_size, name="images")
     x = keras.layers.Rescaling(1 / 127.5, -1.0, name="pixels_to_signed")(inp)  # MobileNetV2's [-1, 1]
     base = keras.applications.MobileNetV2(input_tensor=x, alpha=MOBILENET["alpha"], include_top=False, weights=None)
-    head = keras.layers.Conv2D(4 + NC, 1, name="head")(base.get_layer("block_13_expand_relu").output)
-    x = keras.layers.Activation("sigmoid", name="sigmoid")(head)
-    gy, gx = np.mgrid[0:GRID, 0:GRID].astype(np.float32)
-    scale = np.array([2 / GRID, 2 / GRID] + [1.0] * (2 + NC), np.float32)
-    offset = np.zeros((GRID, GRID, 4 + NC), np.float32)
-    offset[..., 0], offset[..., 1] = (gx - 0.5) / GRID, (gy - 0.5) / GRID
-    x = keras.layers.Rescaling(scale, offset, name="decode_boxes")(x)
-    out = keras.layers.Reshape((GRID * GRID, 4 + NC), name="output")(x)
+    out = yolo_head(base.get_layer("block_13_expand_relu").output)
     return keras.Model(inp, out, name="mobilenetv2_detector")
 
 

@@ -151,15 +151,21 @@ def build_detector(batch_size: Optional[int] = 1) -> Any:
     inp, x = _input(128, batch_size)
     for i, (filters, stride) in enumerate([(16, 2), (24, 2), (32, 1), (48, 2), (48, 1), (48, 1)]):
         x = _conv_bn(x, filters, f"block{i}", stride)
-    head = keras.layers.Conv2D(4 + NC, 1, name="head")(x)
+    return keras.Model(inp, yolo_head(x), name="shapes_detector")
+
+
+def yolo_head(features: Any) -> Any:
+    """GRID x GRID features -> 1x1 conv ("head") -> sigmoid -> box decoding -> the [1, GRID*GRID, 4+NC] output."""
+    import keras
+
+    head = keras.layers.Conv2D(4 + NC, 1, name="head")(features)
     x = keras.layers.Activation("sigmoid", name="sigmoid")(head)
     gy, gx = np.mgrid[0:GRID, 0:GRID].astype(np.float32)
     scale = np.array([2 / GRID, 2 / GRID] + [1.0] * (2 + NC), np.float32)
     offset = np.zeros((GRID, GRID, 4 + NC), np.float32)
     offset[..., 0], offset[..., 1] = (gx - 0.5) / GRID, (gy - 0.5) / GRID
     x = keras.layers.Rescaling(scale, offset, name="decode_boxes")(x)
-    out = keras.layers.Reshape((GRID * GRID, 4 + NC), name="output")(x)
-    return keras.Model(inp, out, name="shapes_detector")
+    return keras.layers.Reshape((GRID * GRID, 4 + NC), name="output")(x)
 
 
 def _upsample2x(x: Any, name: str) -> Any:
