@@ -7,12 +7,13 @@ drives. Iterating it yields one ``Result`` per frame; the frame and its
 ``run_sinks`` feeds every result to output sinks (``edgevision.sinks``) and turns
 Ctrl-C into a clean stop.
 
-With ``overlap=True`` the engine runs in a thread of its own: while it infers
-frame N+1 (with N+2 queued behind it), the caller decodes frame N, writes its
-output, and captures and preprocesses frame N+3 into a spare input tensor. The engines release the GIL
-while they run, so on a device with a core to spare (or an accelerator doing the
-inference) a frame costs about its inference time rather than the sum of the
-stages. Results still come in order; a live frame waits at most two inferences.
+With ``overlap=True`` the engine runs in a thread of its own
+(``edgevision.overlap``): while it infers frame N+1 (with N+2 queued behind it),
+the caller decodes frame N, writes its output, and captures and preprocesses
+frame N+3 into a spare input tensor. The engines release the GIL while they run,
+so on a device with a core to spare (or an accelerator doing the inference) a
+frame costs about its inference time rather than the sum of the stages. Results
+still come in order; a live frame waits at most two inferences.
 
 Example:
     >>> model = edgevision.load("detector.tflite")                    # doctest: +SKIP
@@ -160,8 +161,8 @@ class Stream:
     ``source`` is a URI or path (opened with ``open_source(source, **options)``:
     ``size``, ``fps``, ``loop``, ``max_frames``, ``timeout``, ``on_event``) or an
     already open ``Source``. Closing the stream (or leaving its ``with`` block)
-    closes the source it opened. ``overlap=True`` infers the next frame in a
-    worker thread while this one is decoded (see the module docstring).
+    closes the source it opened. ``overlap=True`` infers the next frames in a
+    thread of its own while this one is decoded (see the module docstring).
     """
 
     def __init__(self, model: Any, source: "str | Path | Source", *, overlap: bool = False, **options: Any) -> None:
