@@ -151,6 +151,8 @@ def runs(files) -> dict[str, subprocess.CompletedProcess]:
         "dir-text": ["run", tfl, "--source", images],
         "video-json": ["run", tfl, "--source", video, "--json"],
         "video-max-frames": ["run", tfl, "--source", video, "--json", "--max-frames", "4"],
+        "video-overlap": ["run", tfl, "--source", video, "--json", "--overlap", "--threads", "1"],
+        "video-no-overlap": ["run", tfl, "--source", video, "--json", "--no-overlap", "--threads", "1"],
         "bundle": ["run", files["bundle"], "--source", images, "--json"],
         "openvino": ["run", files["openvino"], "--source", files["image"], "--json"],
         "onnx": ["run", files["onnx"], "--source", files["image"], "--json", "--threads", "1"],
@@ -196,6 +198,15 @@ def test_run_video_yields_every_frame_in_order(runs, files):
     assert [r["frame"] for r in records] == list(range(N_VIDEO_FRAMES))
     assert {r["source"] for r in records} == {str(files["video"])}
     assert {tuple(r["size"]) for r in records} == {(160, 120)}
+
+
+@pytest.mark.slow
+def test_run_overlapped_and_sequential_give_the_same_records(runs):
+    overlapped, sequential = json_lines(runs["video-overlap"]), json_lines(runs["video-no-overlap"])
+    assert "· overlapped ·" in runs["video-overlap"].stderr and "· sequential ·" in runs["video-no-overlap"].stderr
+    same = [{k: v for k, v in r.items() if k not in ("latency_ms", "timestamp")} for r in overlapped]
+    assert same == [{k: v for k, v in r.items() if k not in ("latency_ms", "timestamp")} for r in sequential]
+    assert [r["frame"] for r in overlapped] == list(range(N_VIDEO_FRAMES))
 
 
 @pytest.mark.slow
