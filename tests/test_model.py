@@ -153,3 +153,22 @@ def test_model_reports_what_runs(zoo):
     assert info["task"] == "classification"  # guessed from the [1, 5] output
     ort_model = edgevision.load(zoo["classifier"]["onnx"])
     assert ort_model.info()["backend"]["providers"] == ["CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize("backend,fmt", BACKENDS, ids=IDS)
+def test_a_raw_tensor_runs_fed_as_it_is_or_cast_into_the_input(zoo, backend, fmt):
+    """backend.run: a tensor of the input's dtype and shape goes straight in (LiteRT set_tensor, ORT feed);
+    any other is cast into the input buffer first. The same outputs either way, and as infer() gives."""
+    model = edgevision.load(zoo["classifier"][fmt], backend=backend, task="classification")
+    be = model.backend
+    buffer = be.input_buffer()
+    x = np.random.default_rng(4).uniform(0, 1, buffer.shape).astype(buffer.dtype)
+    ready = [np.array(o) for o in be.run(x)]
+    cast = [np.array(o) for o in be.run(x.astype(np.float64))]
+    np.copyto(buffer, x)
+    inline = [np.array(o) for o in be.infer()]
+    for a, b, c in zip(ready, cast, inline):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    other = [np.array(o) for o in be.run(np.zeros_like(x))]
+    assert not np.array_equal(other[0], ready[0])  # the tensor given is the one that ran

@@ -67,8 +67,20 @@ class Backend(ABC):
         """Run the model on the input buffer."""
 
     def run(self, array: np.ndarray) -> list[np.ndarray]:
-        """Copy ``array`` into the input buffer and run: for raw tensors and tests."""
-        np.copyto(self.input_buffer(), array, casting="same_kind")
+        """Run ``array`` as the input: for raw tensors, tests and the overlapped stream's own tensors.
+
+        An array of the input's dtype and shape goes to ``_run_ready``; any other is cast into
+        the input buffer (``same_kind``) first.
+        """
+        buffer = self.input_buffer()
+        if isinstance(array, np.ndarray) and array.dtype == buffer.dtype and array.shape == buffer.shape:
+            return self._run_ready(array)
+        np.copyto(buffer, array, casting="same_kind")
+        return self.infer()
+
+    def _run_ready(self, array: np.ndarray) -> list[np.ndarray]:
+        """Run an array of the input's dtype and shape; engines that can take it without the copy override this."""
+        np.copyto(self.input_buffer(), array)
         return self.infer()
 
     @abstractmethod

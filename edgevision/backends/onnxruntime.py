@@ -103,10 +103,7 @@ class ONNXRuntimeBackend(Backend):
     def infer(self) -> list[np.ndarray]:
         return self._run(None, self._feed)
 
-    def run(self, array: np.ndarray) -> list[np.ndarray]:
-        buffer = self._buffer
-        if not (isinstance(array, np.ndarray) and array.dtype == buffer.dtype and array.shape == buffer.shape):
-            return super().run(array)
+    def _run_ready(self, array: np.ndarray) -> list[np.ndarray]:
         return self._run(None, {name: array for name in self._feed})  # the one input, fed as it is
 
     def info(self) -> dict[str, Any]:
