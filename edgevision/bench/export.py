@@ -30,7 +30,7 @@ from .text import STAGE_ORDER
 
 CSV_META = ("label", "status", "target", "format", "precision", "size_bytes", "backend", "runtime_version", "device",
             "threads", "input_shape", "input_dtype", "input_kind", "warmup", "runs")
-CSV_FIGURES = ("stage", "n", *(f"{k}_ms" for k in STAT_KEYS), "fps_from_mean_total", "fps_wall", "init_ms",
+CSV_FIGURES = ("stage", "n", *(f"{k}_ms" for k in STAT_KEYS), "fps_from_mean_total", "fps_wall", "fps_overlapped", "init_ms",
                "first_inference_ms", "peak_rss_mb", "governor", "compare_tool", "compare_tool_median_ms",
                "compare_ratio", "error")
 
@@ -108,7 +108,8 @@ def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         engine = (run.get("compare") or {}).get("engine") or {}
         common = {"fps_from_mean_total": run["fps"]["from_mean_total"],
-                  "fps_wall": run["fps"]["frames_per_wall_second"], "init_ms": run["init_ms"],
+                  "fps_wall": run["fps"]["frames_per_wall_second"],
+                  "fps_overlapped": (run["fps"].get("overlapped") or {}).get("fps"), "init_ms": run["init_ms"],
                   "first_inference_ms": run["first_inference_ms"],
                   "peak_rss_mb": run["memory"]["peak_rss_mb"], "governor": run.get("device_state", {}).get("governor")}
         for stage in STAGE_ORDER:

@@ -53,6 +53,7 @@ def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
 
 
 def _matrix(report: dict) -> str:
+    overlapped = any((r.get("fps") or {}).get("overlapped") for r in report["runs"])
     rows = []
     for run in report["runs"]:
         m = run.get("model", {})
@@ -62,17 +63,21 @@ def _matrix(report: dict) -> str:
             inf, tot = run["stages"]["infer"], run["stages"]["total"]
             cells += [f"{run['infer_only']['median']:.3f}", f"{inf['median']:.3f}", f"{inf['p95']:.3f}",
                       f"{tot['median']:.3f}", f"{tot['p95']:.3f}",
-                      f"{run['fps']['from_mean_total']:.1f}", escape(runtime_line(run["runtime"]))]
+                      f"{run['fps']['from_mean_total']:.1f}",
+                      *([f"{run['fps']['overlapped']['fps']:.1f}" if run["fps"].get("overlapped") else ""]
+                        if overlapped else []),
+                      escape(runtime_line(run["runtime"]))]
         else:
             e = run["error"]
-            cells.append((f'<span class="err">error: {escape(e["type"])}: {escape(e["message"])}</span>', 7))
+            cells.append((f'<span class="err">error: {escape(e["type"])}: {escape(e["message"])}</span>',
+                          7 + overlapped))
         rows.append(cells)
     for s in report.get("skipped", []):
         rows.append([escape(s["target"]), escape(s["format"]), "", "", "",
-                     (f'<span class="meta">skipped: {escape(s["reason"])}</span>', 7)])
+                     (f'<span class="meta">skipped: {escape(s["reason"])}</span>', 7 + overlapped)])
     head = ["target", "format", "precision", "size", "fidelity", "infer-only p50 ms", "infer p50 ms", "infer p95 ms",
             "total p50 ms",
-            "total p95 ms", "FPS", "runtime"]
+            "total p95 ms", "FPS", *(["FPS overlapped"] if overlapped else []), "runtime"]
     table = _table(head, rows, left=5)
     ok = report["runs"]  # failed rows keep their place (drawn as "failed")
     labels = [r["label"] for r in ok]
@@ -146,7 +151,10 @@ def _run(run: dict, index: int) -> str:
         f'(load + compile) · first inference {run["first_inference_ms"]:.2f} ms (infer {run["first_infer_ms"]:.2f} ms)'
         f' · {c["warmup"]} warm-up + {c["runs"]} timed runs in {c["timed_wall_s"]:.2f} s · {escape(counts_tag(run))}'
         f'<br>FPS {run["fps"]["from_mean_total"]:.1f} (1 / mean total) · {run["fps"]["frames_per_wall_second"]:.1f} '
-        f'(frames / wall time) · peak RSS {run["memory"]["peak_rss_mb"]} MB (whole process)</p>',
+        f'(frames / wall time)'
+        + (f' · <b>{run["fps"]["overlapped"]["fps"]:.1f} overlapped</b> (edgevision run --overlap)'
+           if run["fps"].get("overlapped") else "")
+        + f' · peak RSS {run["memory"]["peak_rss_mb"]} MB (whole process)</p>',
         _stage_table(run),
     ]
     if run.get("compare"):

@@ -34,7 +34,7 @@ from ..backends.base import default_threads
 from ..errors import EdgeVisionError, UserInputError
 from ..hooks import Recorder
 from .describe import describe_model
-from .frames import Progress, RandomFrames, SourceFrames, infer_step, pipeline_step, timed
+from .frames import Progress, RandomFrames, SourceFrames, infer_step, overlapped_fps, pipeline_step, timed
 from .sampler import DeviceSampler
 from .stats import fps_figures, summarize
 from .system import load_average, memory_now
@@ -68,6 +68,7 @@ class BenchConfig:
     sysfs_root: Path = Path("/")
     vcgencmd: Optional[str] = "auto"
     compare_rounds: int = 0  # > 0: alternate the engine's own tool with the infer-only phase this many times
+    overlap: bool = False  # also run the frames through an overlapped stream (edgevision run --overlap)
 
     def __post_init__(self) -> None:
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
@@ -153,6 +154,12 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
             pipeline = timed(step, runs=config.runs, duration=config.duration, phase="pipeline", progress=progress)
         finally:
             model.hooks.remove(recorder)
+        # Optionally, the same number of frames through an overlapped stream: the fps `run --overlap` reaches.
+        overlapped = None
+        if config.overlap:
+            if progress is not None:
+                progress("overlapped stream", 0, None, 0.0, None)
+            overlapped = overlapped_fps(model, feed, max(2, len(pipeline.totals)))
         # Optionally, the engine's own tool, alternated with more infer-only phases.
         compare = _compare(model, infer, infer_only.totals, config, progress) if config.compare_rounds else None
     finally:
@@ -188,7 +195,8 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
                        "timed_wall_s": round(infer_only.wall, 4),
                        "how": "backend.infer() back to back on a seeded random input tensor "
                               "(the engine tools' method)"},
-        "fps": fps_figures(pipeline.totals, wall_seconds=pipeline.wall),
+        "fps": {**fps_figures(pipeline.totals, wall_seconds=pipeline.wall),
+                **({"overlapped": overlapped} if overlapped else {})},
         "memory": {"peak_rss_mb": mem_end["peak_rss_mb"], "rss_before_load_mb": mem_before["rss_mb"],
                    "rss_after_load_mb": mem_loaded["rss_mb"], "rss_end_mb": mem_end["rss_mb"],
                    "how": "rss: /proc/self/status VmRSS; peak_rss: getrusage ru_maxrss, the whole process so far"},

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from .stats import STAT_KEYS
 
@@ -122,6 +122,11 @@ def render_run(run: dict) -> list[str]:
     lines.append(f"  FPS {fps['from_mean_total']:.1f} (1 / mean pipeline total) · "
                  f"{fps['frames_per_wall_second']:.1f} ({c['runs']} frames / {c['timed_wall_s']:.3f} s wall) "
                  f"{counts_tag(run)}")
+    if fps.get("overlapped"):
+        o = fps["overlapped"]
+        lines.append(f"  FPS overlapped {o['fps']:.1f} (edgevision run --overlap: the engine in its own thread; "
+                     f"{o['frames']} frames, median infer {o['infer_median_ms']:.3f} ms, fps x median infer "
+                     f"{o['fps_x_median_infer']:.3f})")
     grew = (mem["rss_after_load_mb"] or 0) - (mem["rss_before_load_mb"] or 0)
     lines.append(f"  memory: peak RSS {mem['peak_rss_mb']} MB (ru_maxrss, whole process) · RSS {mem['rss_end_mb']} MB "
                  f"at end · load added {grew:.1f} MB")
@@ -146,7 +151,7 @@ def compare_lines(run: dict) -> list[str]:
              f"per-round ratios; pooled {cmp['ratio_pooled']:.3f}) "
              f"[same model, threads={e['threads']}, {e['runs']} runs + {e['warmup']} warm-up per run; {k} tool "
              f"run{'s' if k > 1 else ''} alternated with {k + 1} edgevision phases]",
-             f"    per round (tool vs the edgevision phases before and after it): "
+             "    per round (tool vs the edgevision phases before and after it): "
              + ", ".join(f"{r:.3f}" for r in cmp["round_ratios"]),
              f"    {e['tool']} times: {e['what_it_times']}; edgevision times the wall-clock of backend.infer()",
              f"    command: {' '.join(e['command'])}"]
@@ -161,8 +166,10 @@ def render_matrix(report: dict) -> list[str]:
     >>> render_matrix({"runs": [], "skipped": []})[0].split()[:3]
     ['target', 'format', 'precision']
     """
+    overlapped = any((r.get("fps") or {}).get("overlapped") for r in report["runs"])
     head = (f"{'target':<15}{'format':<16}{'precision':<11}{'size':>9}  {'fidelity':<36}{'infer-only':>11}"
-            f"{'infer p50':>10}{'infer p95':>10}{'total p50':>10}{'total p95':>10}{'FPS':>8}  runtime")
+            f"{'infer p50':>10}{'infer p95':>10}{'total p50':>10}{'total p95':>10}{'FPS':>8}"
+            + (f"{'FPS ovl':>9}" if overlapped else "") + "  runtime")
     lines = [head]
     for run in report["runs"]:
         m = run.get("model", {})
@@ -172,7 +179,9 @@ def render_matrix(report: dict) -> list[str]:
             inf, tot = run["stages"]["infer"], run["stages"]["total"]
             row += (f"{run['infer_only']['median']:>11.2f}"
                     f"{inf['median']:>10.2f}{inf['p95']:>10.2f}{tot['median']:>10.2f}{tot['p95']:>10.2f}"
-                    f"{run['fps']['from_mean_total']:>8.1f}  {runtime_line(run['runtime'])}")
+                    f"{run['fps']['from_mean_total']:>8.1f}"
+                    + (f"{run['fps'].get('overlapped', {}).get('fps', float('nan')):>9.1f}" if overlapped else "")
+                    + f"  {runtime_line(run['runtime'])}")
         else:
             row += f"error: {run['error']['type']}: {run['error']['message']}"
         lines.append(row)
@@ -183,7 +192,9 @@ def render_matrix(report: dict) -> list[str]:
         count = c["runs"] if c["requested_duration_s"] is None else "timed"
         lines.append(f"[latency in ms; {c['warmup']} warm-up + {count} runs per target and phase; "
                      f"infer-only = median back to back on a random tensor; infer, total ="
-                     f" the pipeline; FPS = 1 / mean total; threads per row in the runtime column]")
+                     f" the pipeline; FPS = 1 / mean total"
+                     + ("; FPS ovl = through an overlapped stream, as run --overlap" if overlapped else "")
+                     + "; threads per row in the runtime column]")
     return lines
 
 

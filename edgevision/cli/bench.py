@@ -75,6 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compare-rounds", type=_positive_int, default=5, metavar="N",
                    help="tool runs, each followed by another infer-only phase (default 5; more on a noisy machine); "
                         "the ratio is the median of the per-round ratios")
+    g.add_argument("--overlap", action="store_true",
+                   help="also run the frames through an overlapped stream (the engine in its own thread, as "
+                        "edgevision run --overlap) and report its fps")
     g.add_argument("--no-device-state", action="store_true", help="do not sample temperature, clocks, throttling")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print the report as one JSON object (no table)")
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig(warmup=args.warmup, runs=args.runs if args.runs or args.duration else DEFAULT_RUNS,
                          duration=args.duration, source=args.source, frame_size=tuple(args.frame_size),
                          seed=args.seed, sample_device=not args.no_device_state,
-                         compare_rounds=args.compare_rounds if args.compare else 0)
+                         compare_rounds=args.compare_rounds if args.compare else 0, overlap=args.overlap)
     progress = _progress(args)
     if is_bundle:
         from ..bundle import extract_bundle

@@ -44,6 +44,31 @@ def test_source_frames_add_capture_and_loop_the_source(classifier, images):
     assert run["stages"]["total"]["median"] >= run["stages"]["capture"]["min"]
 
 
+@pytest.mark.parametrize("fmt,source", [("tflite", False), ("openvino", True)])
+def test_overlap_times_the_same_frames_through_an_overlapped_stream(classifier, images, fmt, source):
+    from edgevision.bench.export import csv_rows
+    from edgevision.bench.html import _matrix as html_matrix
+    from edgevision.bench.html import _run as html_run
+    from edgevision.bench.text import render_matrix, render_run
+
+    config = BenchConfig(warmup=1, runs=9, source=str(images) if source else None, sample_device=False, overlap=True)
+    model = edgevision.load(classifier[fmt], threads=1, task="classification")
+    run = run_bench(lambda: model, config, label="m")
+    o = run["fps"]["overlapped"]
+    assert o["frames"] == 9 and o["fps"] > 0 and o["infer_median_ms"] > 0 and "overlap=True" in o["how"]
+    assert o["fps_x_median_infer"] == pytest.approx(o["fps"] * o["infer_median_ms"] / 1000, rel=1e-3)
+    assert model._engine_owner is None  # the stream was closed: the model is the caller's again
+    assert any(line.startswith("  FPS overlapped ") for line in render_run(run))
+    assert {r["fps_overlapped"] for r in csv_rows({"runs": [run]})} == {o["fps"]}
+    assert f"{o['fps']:.1f} overlapped</b>" in html_run(run, 0)
+    failed = {"label": "coral-usb", "status": "failed", "error": {"type": "E", "message": "no TPU"}}
+    matrix = render_matrix({"runs": [run, failed], "skipped": []})
+    assert "FPS ovl" in matrix[0] and f"{o['fps']:.1f}" in matrix[1] and "error: E: no TPU" in matrix[2]
+    assert "FPS overlapped</th>" in html_matrix({"runs": [run, failed], "skipped": []})
+    plain = run_bench(lambda: model, BenchConfig(warmup=1, runs=3, sample_device=False), label="m")
+    assert "overlapped" not in plain["fps"]
+
+
 def test_duration_is_a_minimum(classifier):
     model = edgevision.load(classifier["tflite"], threads=1, task="classification")
     run = run_bench(lambda: model, BenchConfig(warmup=0, runs=None, duration=0.15, sample_device=False), label="d")
