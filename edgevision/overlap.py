@@ -64,7 +64,7 @@ class EngineThread:
         self._jobs.put(tensor)
 
     def collect(self) -> tuple[list[np.ndarray], float]:
-        """The outputs of the tensor submitted last, and the seconds the engine took."""
+        """The outputs of the oldest tensor not yet collected (submission order), and the seconds the engine took."""
         while True:
             try:
                 item = self._done.get(timeout=POLL)
