@@ -2,35 +2,25 @@
 
 Heavy dependencies (TensorFlow, NNCF, ONNX, OpenVINO) are imported inside the
 functions that need them; ``import edgevision`` never pulls this package in.
+Which converter builds which artifact format is the catalogue's ``FormatSpec.converter``.
 
 Example:
-    >>> from edgevision.converters import get_converter, CONVERTERS
-    >>> sorted(CONVERTERS)
-    ['edgetpu-tflite', 'onnx', 'openvino-ir', 'tflite']
+    >>> from edgevision.converters import get_converter
+    >>> type(get_converter("onnx")).__name__
+    'ONNXConverter'
 """
 from __future__ import annotations
 
-import importlib
-
-from ..errors import UserInputError
-from .base import PRECISIONS, SOURCE_KINDS, Calibration, Converter, ConvertJob, ConvertOutput, SourceModel
-
-# artifact format -> "module:class". One converter per format, chosen by this dict.
-CONVERTERS: dict[str, str] = {
-    "tflite": "edgevision.converters.tflite:TFLiteConverter",
-    "edgetpu-tflite": "edgevision.converters.edgetpu:EdgeTPUConverter",
-    "openvino-ir": "edgevision.converters.openvino:OpenVINOConverter",
-    "onnx": "edgevision.converters.onnx:ONNXConverter",
-}
+from ..refs import resolve
+from ..targets.catalogue import FORMATS, parse_format
+from .base import SOURCE_KINDS, Calibration, Converter, ConvertJob, ConvertOptions, ConvertOutput, SourceModel
 
 
 def get_converter(fmt: str) -> Converter:
-    """The converter for one bundle artifact format."""
-    if fmt not in CONVERTERS:
-        raise UserInputError(f"expected an artifact format among {', '.join(CONVERTERS)}, got {fmt!r}")
-    module, name = CONVERTERS[fmt].split(":")
-    return getattr(importlib.import_module(module), name)()
+    """The converter for one bundle artifact format (its module imported now; its heavy imports later)."""
+    converter: Converter = resolve(FORMATS[parse_format(fmt)].converter)()
+    return converter
 
 
-__all__ = ["CONVERTERS", "PRECISIONS", "SOURCE_KINDS", "Calibration", "Converter", "ConvertJob", "ConvertOutput",
+__all__ = ["SOURCE_KINDS", "Calibration", "Converter", "ConvertJob", "ConvertOptions", "ConvertOutput",
            "SourceModel", "get_converter"]

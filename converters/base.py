@@ -1,7 +1,7 @@
 """The one interface every converter sits behind, and the job it is handed.
 
 A converter turns one source model into one artifact format at one precision.
-It is chosen by format through ``edgevision.converters.CONVERTERS`` (a dict,
+It is chosen by format through the catalogue (``FormatSpec.converter``, a table,
 not an if-chain), imports its heavy dependencies inside ``convert``, and writes
 only into ``job.outdir`` (a temporary directory the caller moves into place
 when every artifact is complete).
@@ -17,16 +17,15 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConversionError
+from ..errors import ConversionError, UserInputError
+from ..targets import Target
 
-# Precisions a job may ask for. "dynamic" is dynamic-range quantisation (int8 weights, float activations).
-PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
 SOURCE_KINDS = ("keras", "savedmodel", "onnx", "tf-frozen", "tflite")
 
 
@@ -106,18 +105,81 @@ class Calibration:
             yield np.asarray(s, np.float32)[None] if np.ndim(s) == 3 else np.asarray(s, np.float32)
 
 
+@dataclass(frozen=True)
+class ConvertOptions:
+    """Settings a converter may read (each says which it reads); unset ones take the converter's default.
+
+    >>> ConvertOptions.of({"io_dtype": "int8"}).io_dtype
+    'int8'
+    >>> ConvertOptions.of({"iodtype": "int8"})
+    Traceback (most recent call last):
+    ...
+    edgevision.errors.UserInputError: unknown converter option 'iodtype'; valid options: io_dtype, float_head, compiler_timeout, calibrate_method, op_types, preset, range_estimator, fast_bias_correction, model_type, ignored_scope
+    """
+
+    io_dtype: str = "uint8"  # TFLite / Edge TPU int8: the input and output type ("uint8" or "int8")
+    float_head: Optional[bool] = None  # OpenVINO / ONNX int8: keep a detector's head in float (None: converter's default)
+    compiler_timeout: float = 600.0  # Edge TPU: seconds edgetpu_compiler may take
+    calibrate_method: str = "minmax"  # ONNX int8: "minmax", "entropy" or "percentile"
+    op_types: Optional[Tuple[str, ...]] = None  # ONNX int8: op types to quantise (None: the weighted ones)
+    preset: str = "performance"  # NNCF: "performance" (symmetric) or "mixed"
+    range_estimator: str = "minmax"  # NNCF: "minmax" or "mean_minmax"
+    fast_bias_correction: bool = False  # NNCF
+    model_type: Optional[str] = None  # NNCF: "transformer"
+    ignored_scope: Tuple[str, ...] = ()  # NNCF: more node names kept in float
+
+    @classmethod
+    def of(cls, options: "ConvertOptions | Mapping[str, Any] | None") -> "ConvertOptions":
+        """Options from a mapping (unknown keys named with the valid ones), or as given."""
+        if isinstance(options, ConvertOptions):
+            return options
+        names = [f.name for f in fields(cls)]
+        given = dict(options or {})
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise UserInputError(f"unknown converter option {unknown[0]!r}; valid options: {', '.join(names)}")
+        for key in ("op_types", "ignored_scope"):
+            if given.get(key) is not None:
+                given[key] = tuple(str(v) for v in given[key])
+        return cls(**given)
+
+
 @dataclass
 class ConvertJob:
-    """One artifact to build: a source, a target profile, a precision, calibration data, a place to write."""
+    """One artifact to build: a source, a target profile, a precision, calibration data, a place to write.
+
+    ``options`` may also be given as a mapping: it is checked and kept as ``ConvertOptions``.
+    """
 
     source: SourceModel
-    target: Any  # edgevision.targets.Target
-    precision: str  # one of PRECISIONS
+    target: Target
+    precision: str  # a Precision value the target allows
     calibration: Optional[Calibration]  # required for int8
     outdir: Path  # write the artifact (and its side files) here
     stem: str  # file-name stem, e.g. "model_rpi5_int8"
-    options: dict = field(default_factory=dict)  # converter-specific, e.g. {"io_dtype": "uint8"}
+    options: ConvertOptions = field(default_factory=ConvertOptions)
     log: Callable[[str], None] = lambda message: None
+
+    def __post_init__(self) -> None:
+        self.options = ConvertOptions.of(self.options)
+
+
+class ConvertWarning(str):
+    """Something the user must hear about an artifact (its text, kept in the manifest).
+
+    ``explained``: the converter's ``notes`` already say it at length, so the log does not repeat it.
+
+    >>> w = ConvertWarning("compiler not found", explained=True)
+    >>> w.startswith("compiler"), w.explained
+    (True, True)
+    """
+
+    explained: bool
+
+    def __new__(cls, text: str, explained: bool = False) -> "ConvertWarning":
+        warning = super().__new__(cls, text)
+        warning.explained = explained
+        return warning
 
 
 @dataclass
@@ -130,7 +192,8 @@ class ConvertOutput:
     converter: dict  # {"tool": ..., "version": ..., and the settings that matter}
     report: dict = field(default_factory=dict)  # e.g. the Edge TPU op-mapping report
     extra_files: list = field(default_factory=list)  # side files to ship (IR .bin, compiler log)
-    warnings: list = field(default_factory=list)  # said to the user and kept in the manifest
+    warnings: list[ConvertWarning] = field(default_factory=list)  # said to the user and kept in the manifest
+    notes: list[str] = field(default_factory=list)  # lines for the conversion log (e.g. the op-mapping summary)
 
 
 class Converter(ABC):

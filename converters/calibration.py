@@ -3,7 +3,7 @@
 Images go through ``edgevision.preprocess.Preprocessor``, the code that
 prepares camera frames on the device, so int8 ranges are calibrated on exactly
 what the artifact will see. Ground truth for fidelity sits beside each image
-(the format ``edgevision.synthetic.write_shapes_dataset`` writes):
+(the format ``edgevision.converters.datasets.write_shapes_dataset`` writes):
 
 - ``name.json``: ``{"class": "circle"}`` or ``{"boxes": [[x0, y0, x1, y1], ...], "labels": [...]}``
 - ``name.mask.png``: a class map (0 = background, class id + 1), for segmentation
@@ -96,7 +96,7 @@ def calibration_from_npy(path: "str | Path", shape: Sequence[int], *, limit: int
 
 def synthetic_images(count: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
     """``count`` seeded synthetic shapes scenes (RGB uint8) of ``size`` (w, h)."""
-    from ..synthetic import shapes_scene
+    from ..sources.shapes import shapes_scene
 
     rng = np.random.default_rng(seed)
     return [shapes_scene(rng, size, n_shapes=int(rng.integers(1, 5))).image for _ in range(count)]
@@ -122,29 +122,58 @@ def load_samples(images: Sequence[Path], task: str, labels: Sequence[str], *, li
 
 
 def read_truth(image: Path, task: str, labels: Sequence[str], root: Optional[Path] = None) -> Any:
-    """The ground truth beside one image, or None."""
-    index = {name: i for i, name in enumerate(labels)}
+    """The ground truth beside one image, or None: read by the task registry's ``read_truth`` for ``task``."""
+    from ..refs import resolve
+    from ..tasks.registry import task_spec
+
     sidecar = image.with_suffix(".json")
-    data = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
-    if task == "classification":
-        name = data.get("class")
-        if name is None and root is not None and image.parent != root:
-            name = image.parent.name
-        return _label_id(name, index, sidecar) if name is not None else None
-    if task == "detection":
-        if "boxes" not in data:
-            return None
-        boxes = np.asarray(data["boxes"], np.float32).reshape(-1, 4)
-        ids = np.asarray([_label_id(n, index, sidecar) for n in data.get("labels", [])], np.int64)
-        if len(ids) != len(boxes):
-            raise UserInputError(f"expected one label per box in {sidecar.name}, got {len(ids)} for {len(boxes)} boxes")
-        return boxes, ids
-    mask = image.with_name(image.stem + ".mask.png")
+    truth = Truth(image, sidecar, json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {},
+                  {name: i for i, name in enumerate(labels)}, root)
+    return resolve(task_spec(task).read_truth)(truth)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What a task's ground-truth reader gets for one image: the image, its JSON sidecar and the label index."""
+
+    image: Path
+    sidecar: Path  # NAME.json beside the image (may not exist)
+    data: dict  # the sidecar's content ({} when there is none)
+    index: dict  # label -> class id
+    root: Optional[Path]  # the directory the images were found in
+
+    def label_id(self, name: Any) -> int:
+        return _label_id(name, self.index, self.sidecar)
+
+
+def classification_truth(t: Truth) -> Optional[int]:
+    """``{"class": "circle"}`` beside the image, or the name of the sub-directory it sits in."""
+    name = t.data.get("class")
+    if name is None and t.root is not None and t.image.parent != t.root:
+        name = t.image.parent.name
+    return t.label_id(name) if name is not None else None
+
+
+def detection_truth(t: Truth) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """``{"boxes": [[x0, y0, x1, y1], ...], "labels": [...]}`` beside the image, as (xyxy, class ids)."""
+    if "boxes" not in t.data:
+        return None
+    boxes = np.asarray(t.data["boxes"], np.float32).reshape(-1, 4)
+    ids = np.asarray([t.label_id(n) for n in t.data.get("labels", [])], np.int64)
+    if len(ids) != len(boxes):
+        raise UserInputError(f"expected one label per box in {t.sidecar.name}, got {len(ids)} for {len(boxes)} boxes")
+    return boxes, ids
+
+
+def segmentation_truth(t: Truth) -> Optional[np.ndarray]:
+    """``NAME.mask.png`` beside the image: a class map (0 background, class id + 1)."""
+    mask = t.image.with_name(t.image.stem + ".mask.png")
     if not mask.is_file():
         return None
     import cv2
 
-    return cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+    found: np.ndarray = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+    return found
 
 
 def _label_id(name: Any, index: dict, where: Path) -> int:

@@ -21,35 +21,64 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..backends import open_backend
 from ..bundle import Artifact, Manifest, sha256_file, write_bundle
+from ..decode import num_classes
 from ..errors import ConversionError, UserInputError
 from ..model import Model
+from ..targets import Target
+from ..targets.catalogue import FORMATS, ArtifactFormat, BackendName, Precision
+from ..tasks.registry import task_spec
 from . import calibration as cal
 from . import fidelity
-from .base import PRECISIONS, Calibration, ConvertJob, ConvertOutput
+from .base import Calibration, ConvertJob, ConvertOptions, ConvertOutput, SourceModel
 from .info import ModelInfo, resolve_model_info
 from .source import ReferenceBackend, open_source_model, source_kind
 
 # Why a source kind cannot reach a format, where the reason is not obvious.
-NO_ROUTE = {
-    ("onnx", "tflite"): "ONNX -> TFLite needs onnx2tf, which pins tensorflow 2.19, numpy 1.26 and protobuf 4 "
-                        "(and its Python 3.12 release other exact versions) and breaks TensorFlow 2.21 in the "
-                        "same environment; convert the Keras/SavedModel source instead, or run onnx2tf in a "
-                        "venv of its own",
+NO_ROUTE: dict[tuple[str, ArtifactFormat], str] = {
+    ("onnx", ArtifactFormat.TFLITE): "ONNX -> TFLite needs onnx2tf, which pins tensorflow 2.19, numpy 1.26 and "
+                                     "protobuf 4 (and its Python 3.12 release other exact versions) and breaks "
+                                     "TensorFlow 2.21 in the same environment; convert the Keras/SavedModel source "
+                                     "instead, or run onnx2tf in a venv of its own",
 }
+NO_ROUTE[("onnx", ArtifactFormat.EDGETPU_TFLITE)] = NO_ROUTE[("onnx", ArtifactFormat.TFLITE)]
+DEFAULT_NUM_CLASSES = 91  # SSD / COCO label space, when neither labels nor the outputs say otherwise
 
-# How the fidelity check runs each format on this workstation (its CPU; the device's accelerator is not here).
-FIDELITY_BACKEND = {"tflite": "litert", "edgetpu-tflite": "litert", "openvino-ir": "openvino", "onnx": "onnxruntime"}
-STEM = {"tflite": "{m}_{p}", "edgetpu-tflite": "{m}_coral_{p}", "openvino-ir": "{m}_{p}", "onnx": "{m}_{p}"}
+
+@dataclass(frozen=True)
+class ArtifactReport:
+    """One row of a conversion: what was built for one target, and how close it stays to the source."""
+
+    target: str
+    format: str
+    precision: str
+    size: int  # bytes, an IR's weights included
+    fidelity: dict  # the manifest's fidelity entry (metric, its value, drop, ...)
+    file: str  # the artifact's file name in the bundle
+
+    @property
+    def drop(self) -> float:
+        """What ``--max-drop`` compares: the source's metric minus the artifact's."""
+        return float(self.fidelity["drop"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as ``convert --json`` prints it."""
+        return {"target": self.target, "format": self.format, "precision": self.precision, "size": self.size,
+                "fidelity": self.fidelity, "file": self.file}
 
 
 @dataclass
-class ConvertedBundle:
-    """What ``convert`` wrote: the bundle's path, its manifest, and one summary row per target."""
+class ConvertResult:
+    """What ``convert`` wrote: the bundle's path, its manifest, one report per target, and the warnings."""
 
     path: Path
     manifest: Manifest
-    rows: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    artifacts: list[ArtifactReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The reports as plain data (``convert --json``'s ``rows``)."""
+        return [a.to_dict() for a in self.artifacts]
 
     def load(self, target: str = "auto", **kwargs: Any) -> Model:
         """``edgevision.load`` on this bundle."""
@@ -58,7 +87,19 @@ class ConvertedBundle:
         return load(self.path, target=target, **kwargs)
 
 
-def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Any, str]]:
+class FidelityError(ConversionError):
+    """An artifact dropped more than ``--max-drop``: no bundle written; ``reports`` has every row's figures."""
+
+    def __init__(self, message: str, reports: Sequence[ArtifactReport]) -> None:
+        super().__init__(message)
+        self.reports = list(reports)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.reports]
+
+
+def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Target, str]]:
     """(target profile, precision) per target; unknown targets and precisions a target refuses fail here.
 
     A target may carry its own precision: ``"jetson-orin:int8"`` overrides ``precision`` for it.
@@ -67,10 +108,11 @@ def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Any, st
 
     if not targets:
         raise UserInputError("expected at least one --target, got none")
+    precisions = {p.value for p in Precision}
     out = []
     for t in dict.fromkeys(targets):
         name, _, suffix = t.rpartition(":")
-        per_target = suffix if name and suffix in PRECISIONS else None  # "jetson-orin:int8"
+        per_target = suffix if name and suffix in precisions else None  # "jetson-orin:int8"
         profile = load_target(name if per_target else t)
         allowed = [p.value for p in profile.artifact.precisions]
         want = per_target or precision or profile.artifact.precision.value
@@ -80,16 +122,15 @@ def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Any, st
     return out
 
 
-def check_routes(kind: str, jobs: list[tuple[Any, str]]) -> None:
+def check_routes(kind: str, jobs: list[tuple[Target, str]]) -> None:
     """ConversionError when a target's converter cannot read this kind of source."""
     from . import get_converter
 
     for profile, _ in jobs:
-        fmt = profile.artifact.format.value
+        fmt = profile.artifact.format
         converter = get_converter(fmt)
         if kind not in converter.sources:
-            reason = NO_ROUTE.get((kind, "tflite" if fmt == "edgetpu-tflite" else fmt),
-                                  f"the {fmt} converter reads {', '.join(converter.sources)}")
+            reason = NO_ROUTE.get((kind, fmt), f"the {fmt} converter reads {', '.join(converter.sources)}")
             raise ConversionError(f"expected a source the {profile.id} target's converter reads, got a {kind} "
                                   f"model: {reason}")
 
@@ -99,12 +140,13 @@ def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
             precision: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
             model_info: "str | Path | None" = None, overrides: Optional[Mapping[str, Any]] = None,
             max_drop: Optional[float] = None, io_dtype: str = "uint8", samples: int = 300,
-            overwrite: bool = False, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> ConvertedBundle:
+            overwrite: bool = False, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> ConvertResult:
     """Convert ``model`` for every target into the bundle ``out``.
 
     ``calibration``: a directory of images, a ``.npy`` of preprocessed tensors, or a
     number of synthetic samples. ``validation``: held-out images for fidelity
-    (default: every fifth calibration image, kept out of calibration).
+    (default: every fifth calibration image, kept out of calibration). Raises
+    ``FidelityError`` (nothing written) when an artifact drops more than ``max_drop``.
     """
     model, dest = Path(model), Path(out)
     jobs = plan(targets, precision)  # typed errors before any heavy work
@@ -115,7 +157,54 @@ def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
         raise UserInputError(f"expected a new bundle path, got existing {str(dest)!r} (pass --overwrite)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", suffix=".convert", dir=dest.parent) as tmp:
-        work = Path(tmp)
+        session = Session.open(model, Path(tmp), calibration=calibration, validation=validation,
+                               input_shape=input_shape, model_info=model_info, overrides=overrides,
+                               samples=samples, io_dtype=io_dtype, log=log,
+                               need_calibration=any(p == Precision.INT8.value for _, p in jobs))
+        artifacts, files, reports = {}, {}, []
+        for profile, prec in jobs:
+            report, artifact, shipped = session.build(profile, prec)
+            artifacts[profile.id] = artifact
+            files.update(shipped)
+            reports.append(report)
+        manifest = Manifest(task=session.info.task, decoder=session.info.decoder, labels=session.info.labels,
+                            input=session.info.input, artifacts=artifacts, name=model.stem,
+                            source={"file": model.name, "sha256": _source_digest(model),
+                                    "format": session.source.kind})
+        over = [r for r in reports if max_drop is not None and r.drop > max_drop]
+        if over:
+            worst = max(over, key=lambda r: r.drop)
+            raise FidelityError(
+                f"expected every artifact within --max-drop {max_drop} of the source, got {worst.target} "
+                f"{worst.precision} dropping {worst.drop:.4f} ({worst.fidelity['drop_metric']}); "
+                f"{len(over)} of {len(reports)} over the bound, no bundle written", reports)
+        write_bundle(dest, manifest, files, overwrite=overwrite)
+    return ConvertResult(dest, manifest, reports, session.warnings)
+
+
+@dataclass
+class Session:
+    """What every target's build in one ``convert`` shares: the source, its information, the data, its results."""
+
+    model: Path
+    work: Path
+    source: SourceModel
+    info: ModelInfo
+    calibration: Optional[Calibration]
+    samples: list  # validation samples (with ground truth where given)
+    reference: list  # the source's own results on them
+    num_classes: int
+    reference_truth: Optional[float]  # the source's metric against ground truth
+    io_dtype: str
+    log: Callable[[str], None]
+    built: dict = field(default_factory=dict)  # (format, precision) -> ConvertOutput: targets may share an artifact
+    warnings: list = field(default_factory=list)
+
+    @classmethod
+    def open(cls, model: Path, work: Path, *, calibration: Any, validation: Any, input_shape: Any, model_info: Any,
+             overrides: Any, samples: int, io_dtype: str, log: Callable[[str], None],
+             need_calibration: bool) -> "Session":
+        """Read the source, resolve its information, load the data and run the source on the held-out images."""
         (work / "source").mkdir()
         source = open_source_model(model, workdir=work / "source", input_shape=input_shape)
         log(f"source: {model.name} ({source.kind}), input {list(source.input_shape)} {source.layout}")
@@ -125,66 +214,51 @@ def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
         reference = Model(reference_backend, task=info.task, labels=info.labels, input_format=info.input,
                           decoder=info.decoder)  # a task that does not fit the outputs fails here
         log(f"model: {info.task}, decoder {info.decoder['type']}, {len(info.labels)} labels (from {info.origin})")
-        calib, samples_ = _data(source, info, calibration, validation, samples, log,
-                                need_calibration=any(p == "int8" for _, p in jobs))
-        ref_results = fidelity.run_model(reference, samples_)
-        n_classes = _num_classes(info, reference_backend.outputs)
-        ref_truth = fidelity.reference_truth_score(info.task, ref_results, samples_, n_classes)
-        built: dict[tuple, ConvertOutput] = {}
-        artifacts, files, rows, warnings = {}, {}, [], []
-        for profile, prec in jobs:
-            fmt = profile.artifact.format.value
-            key = (fmt, prec)
-            if key not in built:
-                from . import get_converter
+        calib, held = _data(source, info, calibration, validation, samples, log, need_calibration=need_calibration)
+        ref_results = fidelity.run_model(reference, held)
+        n_classes = len(info.labels) or num_classes(info.decoder, reference_backend.outputs) or DEFAULT_NUM_CLASSES
+        ref_truth = fidelity.reference_truth_score(info.task, ref_results, held, n_classes)
+        return cls(model, work, source, info, calib, held, ref_results, n_classes, ref_truth, io_dtype, log)
 
-                outdir = work / "artifacts" / f"{fmt}-{prec}"
-                outdir.mkdir(parents=True)
-                job = ConvertJob(source=source, target=profile, precision=prec, calibration=calib, outdir=outdir,
-                                 stem=STEM[fmt].format(m=model.stem, p=prec), log=log,
-                                 # A detector head concatenates boxes and scores: kept float in the OpenVINO
-                                 # and ONNX int8 builds (a 0.015-0.15 mAP drop otherwise); a classifier's
-                                 # head is most of its weights and quantises well.
-                                 options={"io_dtype": io_dtype, "float_head": info.task == "detection"})
-                log(f"{profile.id}: building {fmt} {prec} ...")
-                built[key] = get_converter(fmt).convert(job)
-                report = built[key].report
-                if "summary" in report:  # the Edge TPU op-mapping report, and how to get the compiler
-                    from .edgetpu_report import format_report
+    def build(self, profile: Target, precision: str) -> tuple[ArtifactReport, Artifact, dict[str, Path]]:
+        """Build (or reuse) the artifact one target needs, measure its fidelity: (report, manifest entry, files)."""
+        output = self._artifact(profile, precision)
+        fid, input_spec = _fidelity(output, self.info, self.samples, self.reference, self.num_classes,
+                                    self.reference_truth)
+        files = {Path(f).name: Path(f) for f in (output.file, *output.extra_files)}
+        weights = FORMATS[output.format].weights_suffix
+        size = Path(output.file).stat().st_size + sum(Path(f).stat().st_size for f in output.extra_files
+                                                      if weights and Path(f).suffix == weights)
+        artifact = Artifact(file=output.file.name, format=output.format, precision=output.precision,
+                            converter={**output.converter,
+                                       "calibration": self.calibration.origin if self.calibration else None,
+                                       **({"warnings": list(output.warnings)} if output.warnings else {})},
+                            fidelity=fid, input=input_spec, report=output.report)
+        report = ArtifactReport(profile.id, output.format, output.precision, size, fid, output.file.name)
+        return report, artifact, files
 
-                    for line in format_report(report):
-                        log(f"{profile.id}: {line}")
-                for w in built[key].warnings:
-                    if not ("summary" in report and w.startswith("edgetpu_compiler not found")):  # said just above
-                        log(f"warning: {profile.id}: {w}")
-                    warnings.append(f"{profile.id}: {w}")
-            output = built[key]
-            fid, input_spec = _fidelity(output, info, samples_, ref_results, n_classes, ref_truth)
-            for f in (output.file, *output.extra_files):
-                files[Path(f).name] = f
-            artifacts[profile.id] = Artifact(file=output.file.name, format=output.format, precision=output.precision,
-                                             converter={**output.converter, "calibration": calib.origin if calib else None,
-                                                        **({"warnings": output.warnings} if output.warnings else {})},
-                                             fidelity=fid, input=input_spec, report=output.report)
-            rows.append({"target": profile.id, "format": output.format, "precision": output.precision,
-                         "size": Path(output.file).stat().st_size + sum(Path(f).stat().st_size for f in output.extra_files
-                                                                        if Path(f).suffix == ".bin"),
-                         "fidelity": fid, "file": output.file.name})
-        failed = [r for r in rows if max_drop is not None and r["fidelity"]["drop"] > max_drop]
-        manifest = Manifest(task=info.task, decoder=info.decoder, labels=info.labels, input=info.input,
-                            artifacts=artifacts, name=model.stem,
-                            source={"file": model.name, "sha256": _source_digest(model), "format": source.kind})
-        result = ConvertedBundle(dest, manifest, rows, warnings)
-        if failed:
-            worst = max(failed, key=lambda r: r["fidelity"]["drop"])
-            error = ConversionError(
-                f"expected every artifact within --max-drop {max_drop} of the source, got {worst['target']} "
-                f"{worst['precision']} dropping {worst['fidelity']['drop']:.4f} ({worst['fidelity']['drop_metric']}); "
-                f"{len(failed)} of {len(rows)} over the bound, no bundle written")
-            error.rows = rows  # the CLI still prints the table, so the user sees every figure
-            raise error
-        write_bundle(dest, manifest, files, overwrite=overwrite)
-    return result
+    def _artifact(self, profile: Target, precision: str) -> ConvertOutput:
+        fmt = profile.artifact.format
+        key = (fmt, precision)
+        if key in self.built:
+            return self.built[key]
+        from . import get_converter
+
+        outdir = self.work / "artifacts" / f"{fmt}-{precision}"
+        outdir.mkdir(parents=True)
+        options = ConvertOptions(io_dtype=self.io_dtype, float_head=task_spec(self.info.task).float_head)
+        job = ConvertJob(source=self.source, target=profile, precision=precision, calibration=self.calibration,
+                         outdir=outdir, stem=FORMATS[fmt].stem.format(m=self.model.stem, p=precision),
+                         options=options, log=self.log)
+        self.log(f"{profile.id}: building {fmt} {precision} ...")
+        output = self.built[key] = get_converter(fmt).convert(job)
+        for line in output.notes:
+            self.log(f"{profile.id}: {line}")
+        for w in output.warnings:
+            if not getattr(w, "explained", False):  # an explained warning was said at length just above
+                self.log(f"warning: {profile.id}: {w}")
+            self.warnings.append(f"{profile.id}: {w}")
+        return output
 
 
 def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit: int, log: Callable,
@@ -230,26 +304,14 @@ def _fidelity(output: ConvertOutput, info: ModelInfo, samples: list, ref_results
     file = Path(output.file)
     cpu_twin = file.with_name(file.name.replace("_edgetpu.tflite", ".tflite"))
     ran = cpu_twin if file.name.endswith("_edgetpu.tflite") and cpu_twin.is_file() else file
-    backend = open_backend(ran, backend=FIDELITY_BACKEND[output.format], threads=None,
-                           **({"device": "CPU"} if output.format == "openvino-ir" else {}))
+    backend_name = FORMATS[output.format].backend
+    backend = open_backend(ran, backend=str(backend_name), threads=None,
+                           **({"device": "CPU"} if backend_name is BackendName.OPENVINO else {}))
     model = Model(backend, task=info.task, labels=info.labels, input_format=info.input, decoder=info.decoder)
     fid = fidelity.measure(model, samples, ref_results, num_classes=n_classes, reference_truth_score=ref_truth)
     fid["measured_on"] = f"{backend.info()['backend']} {backend.info()['device']} (this host)" + (
         f", {ran.name} (the Edge TPU artifact's CPU twin)" if ran != file else "")
     return fid, backend.inputs[0].to_dict()
-
-
-def _num_classes(info: ModelInfo, outputs: list) -> int:
-    if info.labels:
-        return len(info.labels)
-    shape = [d for d in outputs[0].shape]
-    if info.decoder["type"] == "yolo":
-        return min(shape[1], shape[2]) - 4
-    if info.decoder["type"] == "classification":
-        return max(shape)
-    if info.decoder["type"] == "segmentation" and len(shape) == 4:
-        return min(shape[1], shape[3])
-    return 91  # SSD / COCO label space, when no labels say otherwise
 
 
 def _source_digest(path: Path) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from ..errors import ConversionError
 from ..formats.tflite import TFLiteGraph
 from . import edgetpu_compiler as compiler
-from .base import Converter, ConvertJob, ConvertOutput
+from .base import Converter, ConvertJob, ConvertOutput, ConvertWarning
 from .edgetpu_ops import inner_rank
 from .edgetpu_report import DEFAULT_RUNTIME, format_report, static_report
 from .tflite import write_tflite
@@ -123,18 +123,20 @@ class EdgeTPUConverter(Converter):
             warning = ("edgetpu_compiler not found: shipped the full-integer int8 .tflite, which runs on the CPU, "
                        "not on the Edge TPU; to compile, install the compiler on an x86-64 Linux host and convert "
                        "again: " + "; ".join(hint.splitlines()))
+            # format_report says it at length, with the install commands: the log need not repeat it.
             return ConvertOutput(file=path, format="tflite", precision="int8",
-                                 converter={**info, "edgetpu_compiler": None}, report=report, warnings=[warning])
+                                 converter={**info, "edgetpu_compiler": None}, report=report,
+                                 warnings=[ConvertWarning(warning, explained=True)], notes=format_report(report))
         result = compiler.run_compiler(exe, path, job.outdir, args,
-                                       timeout=float(job.options.get("compiler_timeout", 600)))
+                                       timeout=job.options.compiler_timeout)
         file, log_file = result.pop("file"), result.pop("log_file")
         report["compiler"] = {**result, "log": log_file.name if log_file else None}
-        warnings = _compiler_warnings(report)
+        warnings = [ConvertWarning(w) for w in _compiler_warnings(report)]
         converter = {"tool": compiler.COMPILER, "version": result.get("version"), "args": list(args), "tflite": info}
         extra = [log_file] if log_file else []
         # The int8 .tflite the compiler read ships too: it runs on a CPU, where the compiled one cannot.
         return ConvertOutput(file=file, format=self.format, precision="int8", converter=converter, report=report,
-                             extra_files=extra + [path], warnings=warnings)
+                             extra_files=extra + [path], warnings=warnings, notes=format_report(report))
 
 
 def _compiler_warnings(report: dict[str, Any]) -> list[str]:

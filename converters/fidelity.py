@@ -18,20 +18,25 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from ..refs import resolve
+from ..tasks.registry import task_spec
 from .calibration import Sample
 from .metrics import accuracy, map50, mean_iou, top1_agreement
 
-METRIC = {"classification": "top1_agreement", "detection": "map50_vs_source", "segmentation": "miou_vs_source"}
-TRUTH_METRIC = {"classification": "accuracy", "detection": "map50", "segmentation": "miou"}
 
+@dataclass(frozen=True)
+class FidelityMetric:
+    """How one task's artifact is compared with its source (named in the task registry's ``fidelity``)."""
 
-def run_model(model: Any, samples: Sequence[Sample]) -> list[Any]:
-    """The model's result on every sample."""
-    return [model.predict(s.image) for s in samples]
+    metric: str  # agreement with the source's own results, the source taken as ground truth
+    agreement: Callable[[Sequence[Any], Sequence[Any], int], float]  # (got, reference results, classes)
+    truth_metric: str  # the score against ground truth, where the images carry it
+    truth_score: Callable[[Sequence[Any], Sequence[Any], int], float]  # (got, truth, classes)
 
 
 def _top1(results: Sequence[Any]) -> np.ndarray:
@@ -42,47 +47,52 @@ def _detections(results: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray, np
     return [(r.xyxy, r.confidence, r.class_id) for r in results]
 
 
-def agreement(task: str, got: Sequence[Any], reference: Sequence[Any], num_classes: int) -> float:
-    """How closely ``got`` matches the source's own results (the source taken as ground truth)."""
-    if task == "classification":
-        return float(top1_agreement(_top1(got), _top1(reference)))
-    if task == "detection":
-        return float(map50(_detections(got), [(r.xyxy, r.class_id) for r in reference], num_classes))
-    return float(mean_iou([r.class_map for r in got], [r.class_map for r in reference], num_classes))
+CLASSIFICATION = FidelityMetric(
+    "top1_agreement", lambda got, ref, n: float(top1_agreement(_top1(got), _top1(ref))),
+    "accuracy", lambda got, truth, n: float(accuracy(_top1(got), np.asarray(truth))))
+DETECTION = FidelityMetric(
+    "map50_vs_source", lambda got, ref, n: float(map50(_detections(got), [(r.xyxy, r.class_id) for r in ref], n)),
+    "map50", lambda got, truth, n: float(map50(_detections(got), list(truth), n)))
+SEGMENTATION = FidelityMetric(
+    "miou_vs_source", lambda got, ref, n: float(mean_iou([r.class_map for r in got], [r.class_map for r in ref], n)),
+    "miou", lambda got, truth, n: float(mean_iou([r.class_map for r in got], list(truth), n)))
 
 
-def truth_score(task: str, got: Sequence[Any], truth: Sequence[Any], num_classes: int) -> float:
-    """Accuracy, mAP@0.5 or mIoU of ``got`` against ground truth (class ids, (xyxy, ids) pairs, class maps)."""
-    if task == "classification":
-        return float(accuracy(_top1(got), np.asarray(truth)))
-    if task == "detection":
-        return float(map50(_detections(got), list(truth), num_classes))
-    return float(mean_iou([r.class_map for r in got], list(truth), num_classes))
+def metric_of(task: str) -> FidelityMetric:
+    """The fidelity metric the task registry names for ``task``."""
+    found: FidelityMetric = resolve(task_spec(task).fidelity)
+    return found
+
+
+def run_model(model: Any, samples: Sequence[Sample]) -> list[Any]:
+    """The model's result on every sample."""
+    return [model.predict(s.image) for s in samples]
 
 
 def measure(model: Any, samples: Sequence[Sample], reference: Sequence[Any], *,
-            num_classes: int, reference_truth_score: float | None = None) -> dict[str, Any]:
+            num_classes: int, reference_truth_score: Optional[float] = None) -> dict[str, Any]:
     """Fidelity of ``model`` against the source's ``reference`` results on ``samples``."""
-    task = model.task
+    fid = metric_of(model.task)
     got = run_model(model, samples)
-    out: dict[str, Any] = {"images": len(samples), "metric": METRIC[task]}
-    out[METRIC[task]] = round(agreement(task, got, reference, num_classes), 4)
-    out["drop"] = round(1.0 - out[METRIC[task]], 4)
+    out: dict[str, Any] = {"images": len(samples), "metric": fid.metric}
+    out[fid.metric] = round(fid.agreement(got, reference, num_classes), 4)
+    out["drop"] = round(1.0 - out[fid.metric], 4)
     truth = [s.truth for s in samples]
     if all(t is not None for t in truth) and truth:
-        name = TRUTH_METRIC[task]
-        score = truth_score(task, got, truth, num_classes)
+        name = fid.truth_metric
+        score = fid.truth_score(got, truth, num_classes)
         source = reference_truth_score if reference_truth_score is not None else score
         out.update({name: round(score, 4), f"source_{name}": round(source, 4), "drop": round(source - score, 4),
                     "drop_metric": name})
     else:
-        out["drop_metric"] = f"1 - {METRIC[task]}"
+        out["drop_metric"] = f"1 - {fid.metric}"
     return out
 
 
-def reference_truth_score(task: str, reference: Sequence[Any], samples: Sequence[Sample], num_classes: int) -> float | None:
+def reference_truth_score(task: str, reference: Sequence[Any], samples: Sequence[Sample],
+                          num_classes: int) -> Optional[float]:
     """The source model's own metric against ground truth, when every sample has ground truth."""
     truth = [s.truth for s in samples]
     if not truth or any(t is None for t in truth):
         return None
-    return truth_score(task, reference, truth, num_classes)
+    return metric_of(task).truth_score(reference, truth, num_classes)

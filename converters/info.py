@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..bundle import INPUT_KEYS
-from ..decode import DECODER_OPTIONS, TASK_OF, decoder_config, guess_decoder
+from ..decode import decoder_config, decoder_spec, guess_decoder
 from ..errors import UserInputError
 from ..model import read_labels
 from ..preprocess import InputFormat
@@ -80,10 +80,10 @@ def resolve_model_info(model: Path, outputs: list, *, info_file: Optional[Path] 
     labels = read_labels(labels_given) if labels_given is not None else [str(x) for x in data.get("labels", [])]
     decoder = dict(data.get("decoder", {}))
     dtype = over.pop("decoder", None) or decoder.pop("type", None)
-    if dtype is not None and task is not None and TASK_OF.get(dtype) != task:
+    if dtype is not None and task is not None and decoder_spec(dtype).task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
     dtype = dtype or guess_decoder(task, outputs)
-    decoder.update({k: over.pop(k) for k in list(over) if k in DECODER_OPTIONS[dtype]})
+    decoder.update({k: over.pop(k) for k in list(over) if k in decoder_spec(dtype).defaults})
     fmt = dict(data.get("input", {}))
     fmt.update({k: over.pop(k) for k in list(over) if k in INPUT_KEYS})
     if "scale" in over:  # pixel * scale  <=>  (pixel - 0) / (1 / scale)
@@ -102,6 +102,6 @@ def resolve_model_info(model: Path, outputs: list, *, info_file: Optional[Path] 
         raise UserInputError(f"expected the input size {input_size[0]}x{input_size[1]} the model takes, "
                              f"got {fmt['size'][0]}x{fmt['size'][1]} in the model info")
     origin = f"{info_file.name} + flags" if info_file and overrides else (info_file.name if info_file else "flags/model")
-    return ModelInfo(task=TASK_OF[dtype], labels=labels, decoder=decoder_config(dtype, decoder),
+    return ModelInfo(task=decoder_spec(dtype).task, labels=labels, decoder=decoder_config(dtype, decoder),
                      input=InputFormat(**{k: tuple(v) if isinstance(v, list) else v for k, v in fmt.items()}),
                      origin=origin)

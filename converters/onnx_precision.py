@@ -166,11 +166,12 @@ def quantize_qdq(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
     from .onnx import graph_inputs, opset_of
 
     assert job.calibration is not None  # check_job ran first; narrows the type
-    method = str(job.options.get("calibrate_method", "minmax")).lower()
+    opts = job.options
+    method = opts.calibrate_method.lower()
     if method not in CALIBRATE_METHODS:
         raise ConversionError(f"expected option calibrate_method among {', '.join(CALIBRATE_METHODS)}, got {method!r}")
-    op_types = [str(t) for t in job.options.get("op_types", WEIGHTED_OPS)]
-    float_head = bool(job.options.get("float_head", True))
+    op_types = list(opts.op_types if opts.op_types is not None else WEIGHTED_OPS)
+    float_head = opts.float_head is not False
     if opset_of(model) < QDQ_MIN_OPSET:
         from onnx import version_converter
 

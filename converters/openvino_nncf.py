@@ -87,7 +87,7 @@ def quantize(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
     assert job.calibration is not None  # check_job ran first; narrows the type
     opts = job.options
     device = str(job.target.compiler.nncf_target_device or "ANY").upper()
-    preset, ranges = str(opts.get("preset", "performance")), str(opts.get("range_estimator", "minmax"))
+    preset, ranges = opts.preset, opts.range_estimator
     if device not in nncf.TargetDevice.__members__:
         raise ConversionError(f"expected an NNCF target device among {', '.join(nncf.TargetDevice.__members__)}, "
                               f"got {device!r} in target {job.target.id}")
@@ -96,9 +96,9 @@ def quantize(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
     if ranges not in RANGE_ESTIMATORS:
         raise ConversionError(f"expected option range_estimator among {', '.join(RANGE_ESTIMATORS)}, got {ranges!r}")
     overflow = OverflowFix.DISABLE if device in NO_OVERFLOW_DEVICES else OverflowFix.FIRST_LAYER
-    fast_bc = bool(opts.get("fast_bias_correction", False))
-    ignored = [str(n) for n in opts.get("ignored_scope", ())]
-    float_head = bool(opts.get("float_head", True))
+    fast_bc = opts.fast_bias_correction
+    ignored = list(opts.ignored_scope)
+    float_head = opts.float_head is not False
     if float_head:
         ignored += [n for n in head_ops(model) if n not in ignored]
     settings: dict[str, Any] = {
@@ -107,12 +107,12 @@ def quantize(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
         "calibration_origin": job.calibration.origin,
     }
     kwargs: dict[str, Any] = {}
-    if opts.get("model_type"):
-        if str(opts["model_type"]) not in [t.value for t in nncf.ModelType]:
+    if opts.model_type:
+        if opts.model_type not in [t.value for t in nncf.ModelType]:
             raise ConversionError(f"expected option model_type among {', '.join(t.value for t in nncf.ModelType)}, "
-                                  f"got {opts['model_type']!r}")
-        kwargs["model_type"] = nncf.ModelType(str(opts["model_type"]))
-        settings["model_type"] = str(opts["model_type"])
+                                  f"got {opts.model_type!r}")
+        kwargs["model_type"] = nncf.ModelType(opts.model_type)
+        settings["model_type"] = opts.model_type
     if ignored:
         kwargs["ignored_scope"] = nncf.IgnoredScope(names=ignored)
         settings["ignored_scope"] = ignored

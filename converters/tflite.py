@@ -185,7 +185,7 @@ def write_tflite(job: ConvertJob, precision: str) -> tuple[Path, TFLiteGraph, di
         >>> info["calibration_samples"]                     # doctest: +SKIP
         32
     """
-    io_dtype = str(job.options.get("io_dtype") or "uint8")
+    io_dtype = job.options.io_dtype
     conv, how = build_converter(job.source, precision, calibration=job.calibration, io_dtype=io_dtype)
     tf = _tf()
     try:

@@ -23,6 +23,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .results import Classification, Detections, Result, Segmentation
+from .refs import resolve
+from .tasks.registry import spec_of_result
 
 _PALETTE_SIZE = 256
 
@@ -70,21 +72,22 @@ class Annotator:
 
         if order not in ("BGR", "RGB"):
             raise ValueError(f"expected order 'BGR' or 'RGB', got {order!r}")
-        self._cv2 = cv2
+        self.cv2 = cv2
         self.alpha, self.background, self.order = float(alpha), background, order
-        self._palette = PALETTE[:, ::-1].copy() if order == "BGR" else PALETTE
+        self.palette = PALETTE[:, ::-1].copy() if order == "BGR" else PALETTE
         self._buffer: Optional[np.ndarray] = None
         self._overlay: Optional[np.ndarray] = None
         self._mask: Optional[np.ndarray] = None
         # The first text call loads OpenCV's Hershey font tables (~8 MB, some ms): here, not on a frame.
         cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
 
-    def _colour(self, class_id: int) -> tuple[int, int, int]:
-        return tuple(int(v) for v in self._palette[int(class_id) % _PALETTE_SIZE])  # type: ignore[return-value]
+    def colour(self, class_id: int) -> tuple[int, int, int]:
+        """One class's colour in this annotator's channel order."""
+        return tuple(int(v) for v in self.palette[int(class_id) % _PALETTE_SIZE])  # type: ignore[return-value]
 
     def draw(self, image: np.ndarray, result: Optional[Result]) -> np.ndarray:
         """``image`` (HxWx3 uint8 RGB) with ``result`` drawn on it, in this annotator's channel order."""
-        cv2 = self._cv2
+        cv2 = self.cv2
         if self._buffer is None or self._buffer.shape != image.shape:
             self._buffer = np.empty_like(image)
         out = self._buffer
@@ -92,54 +95,23 @@ class Annotator:
             cv2.cvtColor(image, cv2.COLOR_RGB2BGR, dst=out)
         else:
             np.copyto(out, image)
-        scale = max(1, round(min(out.shape[:2]) / 300))  # line and text size grow with the frame
-        if isinstance(result, Segmentation):
-            self._masks(out, result, scale)
-        elif isinstance(result, Detections):
-            self._boxes(out, result, scale)
-        elif isinstance(result, Classification):
-            lines = [(int(c), f"{n} {s:.2f}") for c, n, s in zip(result.class_id, result.names, result.confidence)]
-            self._text_block(out, lines, scale)
+        if result is not None:
+            scale = max(1, round(min(out.shape[:2]) / 300))  # line and text size grow with the frame
+            resolve(spec_of_result(result).draw)(self, out, result, scale)  # the task's own drawing
         return out
 
-    # ------------------------------------------------------------------ per task
-    def _boxes(self, out: np.ndarray, d: Detections, scale: int) -> None:
-        cv2 = self._cv2
-        h, w = out.shape[:2]
-        for box, score, class_id, name in zip(d.xyxy, d.confidence, d.class_id, d.names):
-            x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-            x1, x2 = max(0, min(x1, w - 1)), max(0, min(x2, w - 1))
-            y1, y2 = max(0, min(y1, h - 1)), max(0, min(y2, h - 1))
-            c = self._colour(class_id)
-            cv2.rectangle(out, (x1, y1), (x2, y2), c, 2 * scale)
-            self._label(out, f"{name} {score:.2f}", (x1, y1), c, scale)
-
-    def _masks(self, out: np.ndarray, s: Segmentation, scale: int) -> None:
-        cv2 = self._cv2
-        class_map = s.class_map
-        if class_map.shape != out.shape[:2]:  # a map at model resolution: nearest-neighbour up to the frame
-            class_map = cv2.resize(class_map.astype(np.int32), (out.shape[1], out.shape[0]),
-                                   interpolation=cv2.INTER_NEAREST)
-        if self._overlay is None or self._overlay.shape != out.shape:
-            self._overlay = np.empty_like(out)
-            self._mask = np.empty(out.shape[:2], bool)
-        overlay, mask = self._overlay, self._mask
-        np.take(self._palette, class_map % _PALETTE_SIZE, axis=0, out=overlay)
-        cv2.addWeighted(out, 1.0 - self.alpha, overlay, self.alpha, 0.0, dst=overlay)
-        if self.background is None:
-            mask.fill(True)
-        else:
-            np.not_equal(class_map, self.background, out=mask)
-        np.copyto(out, overlay, where=mask[..., None])
-        total = float(class_map.size)
-        lines = [(c, f"{s.labels[c] if 0 <= c < len(s.labels) else c} {100 * n / total:.1f}%")
-                 for c, n in sorted(s.areas.items(), key=lambda kv: -kv[1]) if c != self.background]
-        self._text_block(out, lines[:5], scale)
+    def overlay(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(image-sized scratch buffer, boolean mask buffer), reused frame after frame, for blended drawing."""
+        if self._overlay is None or self._overlay.shape != shape:
+            self._overlay = np.empty(shape, np.uint8)
+            self._mask = np.empty(shape[:2], bool)
+        assert self._mask is not None
+        return self._overlay, self._mask
 
     # ------------------------------------------------------------------ text
-    def _label(self, out: np.ndarray, text: str, corner: tuple[int, int], c: Sequence[int], scale: int) -> None:
+    def label(self, out: np.ndarray, text: str, corner: tuple[int, int], c: Sequence[int], scale: int) -> None:
         """``text`` on a filled tag in colour ``c``: above ``corner``, or just inside when at the top edge."""
-        cv2 = self._cv2
+        cv2 = self.cv2
         font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale
         (tw, th), base = cv2.getTextSize(text, font, size, scale)
         x, y = corner
@@ -149,14 +121,56 @@ class Annotator:
         ink = (0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 150 else (255, 255, 255)  # readable on any tag
         cv2.putText(out, text, (x + 2, top + th + 1), font, size, ink, scale, cv2.LINE_AA)
 
-    def _text_block(self, out: np.ndarray, lines: Sequence[tuple[int, str]], scale: int) -> None:
+    def text_block(self, out: np.ndarray, lines: Sequence[tuple[int, str]], scale: int) -> None:
         """One tagged line per (class id, text), top-left, each in its class colour."""
-        cv2 = self._cv2
+        cv2 = self.cv2
         y = 4 * scale
         for class_id, text in lines:
-            self._label(out, text, (4 * scale, y), self._colour(class_id), scale)
+            self.label(out, text, (4 * scale, y), self.colour(class_id), scale)
             (_, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45 * scale, scale)
             y += th + base + 6 * scale
+
+
+# ---------------------------------------------------------------------- per task (named in the task registry)
+def draw_classification(annotator: Annotator, out: np.ndarray, result: Classification, scale: int) -> None:
+    """The top-k classes as tagged lines, top-left."""
+    lines = [(int(c), f"{n} {s:.2f}") for c, n, s in zip(result.class_id, result.names, result.confidence)]
+    annotator.text_block(out, lines, scale)
+
+
+def draw_detections(annotator: Annotator, out: np.ndarray, result: Detections, scale: int) -> None:
+    """A box per detection in its class colour, tagged with its label and score."""
+    cv2 = annotator.cv2
+    h, w = out.shape[:2]
+    for box, score, class_id, name in zip(result.xyxy, result.confidence, result.class_id, result.names):
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        x1, x2 = max(0, min(x1, w - 1)), max(0, min(x2, w - 1))
+        y1, y2 = max(0, min(y1, h - 1)), max(0, min(y2, h - 1))
+        c = annotator.colour(class_id)
+        cv2.rectangle(out, (x1, y1), (x2, y2), c, 2 * scale)
+        annotator.label(out, f"{name} {score:.2f}", (x1, y1), c, scale)
+
+
+def draw_segmentation(annotator: Annotator, out: np.ndarray, result: Segmentation, scale: int) -> None:
+    """Every class but the background blended in its colour, and the largest classes' shares top-left."""
+    cv2 = annotator.cv2
+    class_map = result.class_map
+    if class_map.shape != out.shape[:2]:  # a map at model resolution: nearest-neighbour up to the frame
+        class_map = cv2.resize(class_map.astype(np.int32), (out.shape[1], out.shape[0]),
+                               interpolation=cv2.INTER_NEAREST)
+    overlay, mask = annotator.overlay(out.shape)
+    np.take(annotator.palette, class_map % _PALETTE_SIZE, axis=0, out=overlay)
+    cv2.addWeighted(out, 1.0 - annotator.alpha, overlay, annotator.alpha, 0.0, dst=overlay)
+    if annotator.background is None:
+        mask.fill(True)
+    else:
+        np.not_equal(class_map, annotator.background, out=mask)
+    np.copyto(out, overlay, where=mask[..., None])
+    total = float(class_map.size)
+    labels = result.labels
+    lines = [(c, f"{labels[c] if 0 <= c < len(labels) else c} {100 * n / total:.1f}%")
+             for c, n in sorted(result.areas.items(), key=lambda kv: -kv[1]) if c != annotator.background]
+    annotator.text_block(out, lines[:5], scale)
 
 
 def annotate(image: np.ndarray, result: Optional[Result], **options: Any) -> np.ndarray:

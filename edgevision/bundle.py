@@ -23,9 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .decode import DECODER_OPTIONS, TASK_OF, TASKS, decoder_config
+from .decode import decoder_config, decoder_option_names, decoder_spec
 from .errors import ManifestError, UserInputError
 from .preprocess import InputFormat
+from .targets.catalogue import FORMATS, parse_format
+from .tasks.registry import TASKS
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -35,7 +37,6 @@ REQUIRED_KEYS = ("schema", "task", "decoder", "artifacts")
 INPUT_KEYS = ("size", "layout", "color", "resize", "mean", "std", "pad_value")
 ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "report")
 ARTIFACT_REQUIRED = ("file", "format", "precision", "sha256")
-FORMATS = ("tflite", "edgetpu-tflite", "openvino-ir", "onnx")
 SOURCE_KEYS = ("file", "sha256", "format")
 
 
@@ -110,13 +111,13 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
     if task not in TASKS:
         raise ManifestError(f"expected task among {', '.join(TASKS)} in {where}, got {task!r}")
     decoder = data["decoder"]
-    _check_keys(decoder, ("type", *sorted({k for o in DECODER_OPTIONS.values() for k in o})), f"decoder of {where}", ("type",))
+    _check_keys(decoder, ("type", *decoder_option_names()), f"decoder of {where}", ("type",))
     try:
         decoder = decoder_config(decoder["type"], decoder)
         fmt = InputFormat(**_input_kwargs(data.get("input") or {}, where))
     except UserInputError as e:
         raise ManifestError(f"{e} (in {where})") from None
-    if TASK_OF[decoder["type"]] != task:
+    if decoder_spec(decoder["type"]).task != task:
         raise ManifestError(f"expected a {task} decoder in {where}, got {decoder['type']!r}")
     labels = data.get("labels") or []
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
@@ -172,9 +173,11 @@ def verify_artifact(bundle: "str | Path", artifact: Artifact) -> Path:
     """The artifact's path, after checking it (and an IR's .bin weights) exists and matches its sha256."""
     path = Path(bundle) / artifact.file
     checks = [(artifact.file, artifact.sha256)]
-    if artifact.format == "openvino-ir":
+    weights_suffix = FORMATS[artifact.format].weights_suffix
+    if weights_suffix:
         if not artifact.weights:
-            raise ManifestError(f"expected a weights entry (the .bin) for OpenVINO IR {artifact.file!r}, got none")
+            raise ManifestError(f"expected a weights entry (the {weights_suffix}) for {artifact.format} "
+                                f"{artifact.file!r}, got none")
         checks.append((artifact.weights.get("file", ""), artifact.weights.get("sha256", "")))
     for name, expected in checks:
         file = Path(bundle) / name
@@ -208,8 +211,9 @@ def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "st
             if not path.is_file():
                 raise UserInputError(f"expected artifact file {art.file!r} for {target!r} among the files, got none")
             art.sha256, art.size = sha256_file(path), path.stat().st_size
-            if art.format == "openvino-ir":  # the weights are half the artifact: hash them too
-                weights = path.with_suffix(".bin")
+            weights_suffix = FORMATS[parse_format(art.format)].weights_suffix
+            if weights_suffix:  # the weights are half the artifact: hash them too
+                weights = path.with_suffix(weights_suffix)
                 if not weights.is_file():
                     raise UserInputError(f"expected {weights.name} beside {art.file} among the files, got none")
                 art.weights = {"file": weights.name, "sha256": sha256_file(weights), "size": weights.stat().st_size}

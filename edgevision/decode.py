@@ -1,16 +1,22 @@
-"""Decoder configuration (plain data, validated) and the glue from backend outputs to the task functions.
+"""The decoder registry: one entry per output layout, with the contract it accepts and how it binds.
 
-A decoder is chosen by ``type`` through a registry, its options are checked
-against the ones it accepts (unknown keys named with the valid ones), and it is
-bound to the model's outputs once, at load time, so a task that does not fit
-the model fails at load rather than on the first frame.
+A decoder is chosen by ``type`` (the manifest's ``decoder.type``); its options are
+checked against the ones it accepts (unknown keys named with the valid ones); and it
+is bound to the model's outputs once, at load time, so a layout that does not fit the
+model fails at load rather than on the first frame. For a bare model file with no
+``decoder`` given, the registered decoders are tried in registration order and the
+first whose ``fits`` accepts the output shapes is taken (a task given narrows the
+choice to its own decoders). A new layout is one ``register_decoder`` call.
 
 Example:
     >>> decoder_config("yolo", {"iou_threshold": 0.5})["score_threshold"]
     0.25
+    >>> decoder_spec("ssd").task
+    'detection'
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -21,28 +27,68 @@ from .results import Result
 from .tasks import classify, detect_ssd, detect_yolo, segment
 from .tasks.common import dequantize
 from .tasks.detect import assign_ssd_outputs
+from .tasks.registry import task_spec
 from .transform import Transform
 
-# type -> {option: default}. The option names are the task functions' keyword names.
-DECODER_OPTIONS: dict[str, dict[str, Any]] = {
-    "classification": {"top_k": 5, "score_threshold": 0.0, "logits": None},
-    "yolo": {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "normalized": None,
-             "class_agnostic": False},
-    "ssd": {"score_threshold": 0.5, "label_offset": 0, "max_detections": 100, "outputs": None},
-    "segmentation": {"layout": None},
-}
-TASK_OF = {"classification": "classification", "yolo": "detection", "ssd": "detection",
-           "segmentation": "segmentation"}
-TASKS = ("classification", "detection", "segmentation")
-
 Decoder = Callable[[Sequence[np.ndarray], Transform], Result]
+Shapes = Sequence[tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class DecoderSpec:
+    """One output layout: its task, options (with defaults), written contract, and how it binds to outputs."""
+
+    name: str  # the manifest's decoder "type"
+    task: str  # a registered task name
+    defaults: Mapping[str, Any]  # option -> default; the option names are the task function's keywords
+    contract: str  # the outputs (and metadata) it accepts, in words: said in errors and in docs
+    bind: Callable[[dict, list[TensorSpec], tuple[str, ...]], Decoder]  # (config, output specs, labels) -> decoder
+    fits: Callable[[Shapes], bool]  # whether a bare model's output shapes look like this layout
+    num_classes: Callable[[Shapes], Optional[int]] = lambda shapes: None  # classes its outputs imply, if any
+
+
+DECODERS: dict[str, DecoderSpec] = {}  # name -> spec, in registration order (the order bare models are guessed in)
+
+
+def register_decoder(spec: DecoderSpec, *, replace: bool = False) -> DecoderSpec:
+    """Add an output layout; its task must be registered first (``edgevision.tasks.registry``)."""
+    task_spec(spec.task)
+    if spec.name in DECODERS and not replace:
+        raise UserInputError(f"expected a new decoder name, got {spec.name!r} (already registered)")
+    DECODERS[spec.name] = spec
+    return spec
+
+
+def unregister_decoder(name: str) -> None:
+    """Remove a decoder added with ``register_decoder`` (tests, plug-ins)."""
+    del DECODERS[name]
+
+
+def decoder_spec(name: str) -> DecoderSpec:
+    """The spec of one decoder; UserInputError naming the registered ones."""
+    try:
+        return DECODERS[name]
+    except (KeyError, TypeError):
+        raise UserInputError(f"expected a decoder among {', '.join(DECODERS)}, got {name!r}") from None
+
+
+def decoder_names(task: Optional[str] = None) -> tuple[str, ...]:
+    """The registered decoders (of one task, when given).
+
+    >>> decoder_names("detection")
+    ('ssd', 'yolo')
+    """
+    return tuple(n for n, s in DECODERS.items() if task is None or s.task == task)
+
+
+def decoder_option_names() -> tuple[str, ...]:
+    """Every option any registered decoder takes, sorted (what a manifest's decoder section may hold)."""
+    return tuple(sorted({k for s in DECODERS.values() for k in s.defaults}))
 
 
 def decoder_config(decoder_type: str, options: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """The full, validated option dict for one decoder type (defaults filled in)."""
-    if decoder_type not in DECODER_OPTIONS:
-        raise UserInputError(f"expected a decoder among {', '.join(DECODER_OPTIONS)}, got {decoder_type!r}")
-    valid = DECODER_OPTIONS[decoder_type]
+    valid = decoder_spec(decoder_type).defaults
     options = dict(options or {})
     options.pop("type", None)
     unknown = sorted(set(options) - set(valid))
@@ -56,28 +102,27 @@ def decoder_config(decoder_type: str, options: Optional[Mapping[str, Any]] = Non
 def guess_decoder(task: Optional[str], outputs: Sequence[TensorSpec]) -> str:
     """The decoder type for a bare model file, from its task (if given) and output shapes."""
     shapes = [tuple(o.shape) for o in outputs]
-    if task == "classification" or task == "segmentation":
-        return task
-    if len(outputs) >= 3 and any(len(s) == 3 and s[-1] == 4 for s in shapes):
-        return "ssd"
-    if task in (None, "detection") and len(shapes) == 1 and len(shapes[0]) == 3:
-        return "yolo"
-    if task is None and len(shapes) == 1:
-        rank = len(shapes[0])
-        if rank == 2 or (rank == 4 and shapes[0][1] == shapes[0][2] == 1):
-            return "classification"
-        if rank in (3, 4):
-            return "segmentation"
+    candidates = decoder_names(task_spec(task).name if task is not None else None)
+    if task is not None and len(candidates) == 1:  # the task's only layout: binding says if it does not fit
+        return candidates[0]
+    for name in candidates:
+        if DECODERS[name].fits(shapes):
+            return name
+    contracts = "; ".join(f"{n} {DECODERS[n].contract}" for n in candidates)
     raise ModelError(
         f"expected outputs that fit {'the ' + task + ' task' if task else 'a known task'} "
-        f"(classification [1,C]; yolo [1,4+nc,N]; ssd boxes/classes/scores/count; segmentation [1,H,W,C]), "
-        f"got {[list(s) for s in shapes]}"
+        f"({contracts}), got {[list(s) for s in shapes]}"
     )
+
+
+def num_classes(config: Mapping[str, Any], outputs: Sequence[TensorSpec]) -> Optional[int]:
+    """The number of classes a model's outputs imply for its decoder, or None when they do not say."""
+    return decoder_spec(config["type"]).num_classes([tuple(o.shape) for o in outputs])
 
 
 def make_decoder(config: Mapping[str, Any], outputs: Sequence[TensorSpec], labels: Sequence[str]) -> Decoder:
     """Bind a decoder config to a model's output specs; ModelError when they do not fit."""
-    return _BINDERS[config["type"]](dict(config), list(outputs), tuple(labels))
+    return decoder_spec(config["type"]).bind(dict(config), list(outputs), tuple(labels))
 
 
 def _options(config: dict) -> dict:
@@ -129,9 +174,25 @@ def _bind_segmentation(config: dict, outputs: list[TensorSpec], labels: tuple) -
     return lambda outs, t: segment(outs[0], transform=t, labels=labels, quant=quant, **options)
 
 
-_BINDERS: dict[str, Callable[[dict, list, tuple], Decoder]] = {
-    "classification": _bind_classification,
-    "yolo": _bind_yolo,
-    "ssd": _bind_ssd,
-    "segmentation": _bind_segmentation,
-}
+def _one(shapes: Shapes, *ranks: int) -> bool:
+    return len(shapes) == 1 and len(shapes[0]) in ranks
+
+
+# Registration order is the order a bare model's outputs are tried in: the most specific layouts first.
+for _spec in (
+    DecoderSpec("ssd", "detection", {"score_threshold": 0.5, "label_offset": 0, "max_detections": 100, "outputs": None},
+                "boxes/classes/scores/count", _bind_ssd,
+                fits=lambda shapes: len(shapes) >= 3 and any(len(s) == 3 and s[-1] == 4 for s in shapes)),
+    DecoderSpec("yolo", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
+                                      "normalized": None, "class_agnostic": False},
+                "[1,4+nc,N]", _bind_yolo, fits=lambda shapes: _one(shapes, 3),
+                num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 4),
+    DecoderSpec("classification", "classification", {"top_k": 5, "score_threshold": 0.0, "logits": None},
+                "[1,C]", _bind_classification,
+                fits=lambda shapes: _one(shapes, 2) or (_one(shapes, 4) and shapes[0][1] == shapes[0][2] == 1),
+                num_classes=lambda shapes: max(shapes[0])),
+    DecoderSpec("segmentation", "segmentation", {"layout": None}, "[1,H,W,C]", _bind_segmentation,
+                fits=lambda shapes: _one(shapes, 3, 4),
+                num_classes=lambda shapes: min(shapes[0][1], shapes[0][3]) if len(shapes[0]) == 4 else None),
+):
+    register_decoder(_spec)

@@ -17,16 +17,20 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
-from .decode import DECODER_OPTIONS, TASK_OF, TASKS, decoder_config, guess_decoder, make_decoder
+from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder
 from .errors import ModelError, ModelFileError, UserInputError
 from .hooks import Callback, FrameTimings, Hooks
 from .preprocess import InputFormat, Preprocessor
 from .results import Result
 from .selection import choose_artifact, target_options
+from .tasks.registry import task_spec
 
 INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "pad_value")
-DECODER_KEYS = tuple(sorted({k for opts in DECODER_OPTIONS.values() for k in opts}))
-MODEL_INFO_KEYS = ("task", "decoder", "labels", *INPUT_OPTIONS, *DECODER_KEYS)
+
+
+def model_info_keys() -> tuple[str, ...]:
+    """The keyword arguments ``load`` takes for a bare model file (the decoders' options as registered now)."""
+    return ("task", "decoder", "labels", *INPUT_OPTIONS, *decoder_option_names())
 
 
 class StageTimes(NamedTuple):
@@ -174,13 +178,14 @@ def read_labels(labels: Any) -> list[str]:
 
 def split_model_info(model_info: Mapping[str, Any]) -> tuple[Optional[str], Optional[str], list, dict, dict]:
     """(task, decoder type, labels, InputFormat kwargs, decoder options) from flat keyword arguments."""
-    unknown = sorted(set(model_info) - set(MODEL_INFO_KEYS))
+    valid = model_info_keys()
+    unknown = sorted(set(model_info) - set(valid))
     if unknown:
-        raise UserInputError(f"unknown model option {unknown[0]!r}; valid options: {', '.join(MODEL_INFO_KEYS)}")
+        raise UserInputError(f"unknown model option {unknown[0]!r}; valid options: {', '.join(valid)}")
     info = {k: v for k, v in model_info.items() if v is not None}
     task, decoder = info.pop("task", None), info.pop("decoder", None)
-    if task is not None and task not in TASKS:
-        raise UserInputError(f"expected a task among {', '.join(TASKS)}, got {task!r}")
+    if task is not None:
+        task_spec(task)  # UserInputError naming the registered tasks
     labels = read_labels(info.pop("labels", None))
     fmt = {k: info.pop(k) for k in INPUT_OPTIONS if k in info}
     if "scale" in fmt:  # x = pixel * scale  <=>  (pixel - 0) / (1 / scale)
@@ -212,14 +217,15 @@ def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = N
         return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
     task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)
     fmt = InputFormat(**fmt_kwargs)
-    opts = target_options(target, path) if target not in ("auto", None) else {}
+    opts = target_options(target) if target not in ("auto", None) else {}
     opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
     be = open_backend(path, backend=backend or opts.pop("backend", None), input_size=fmt.size, **opts)
     dtype = dtype or guess_decoder(task, be.outputs)
-    if task is not None and TASK_OF.get(dtype) != task:
+    spec = decoder_spec(dtype)
+    if task is not None and spec.task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
-    config = decoder_config(dtype, {k: v for k, v in options.items() if k in DECODER_OPTIONS.get(dtype, {})})
-    return Model(be, task=TASK_OF[dtype], labels=labels, input_format=fmt, decoder=config,
+    config = decoder_config(dtype, {k: v for k, v in options.items() if k in spec.defaults})
+    return Model(be, task=spec.task, labels=labels, input_format=fmt, decoder=config,
                  artifact={"file": str(path), "target": None if target == "auto" else target})
 
 
@@ -229,7 +235,7 @@ def _load_bundle(path: Path, *, target: str, threads: Optional[int], backend: Op
     target_id, reason = choose_artifact(manifest, target)
     artifact = manifest.artifacts[target_id]
     file = verify_artifact(path, artifact)
-    opts = target_options(target_id, file)
+    opts = target_options(target_id, artifact.format)
     opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
     be = open_backend(file, backend=backend or opts.pop("backend", None), input_size=manifest.input.size, **opts)
     decoder = dict(manifest.decoder)

@@ -17,18 +17,28 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import ImageError, ModelError, UserInputError
 from .transform import ResizeMode, Transform, make_transform
 
-try:  # OpenCV is optional on the device; numpy does the same work more slowly.
-    import cv2 as _cv2
-except ModuleNotFoundError:  # pragma: no cover - exercised on numpy-only installs
-    _cv2 = None
+
+@functools.lru_cache(maxsize=1)
+def opencv() -> Any:
+    """OpenCV, or None when it is not installed (numpy then does the same work, more slowly).
+
+    Imported when the first Preprocessor is made, not with ``import edgevision``: it adds
+    tens of milliseconds and megabytes that a program which only converts or inspects never uses.
+    """
+    try:
+        import cv2
+    except ModuleNotFoundError:  # pragma: no cover - exercised on numpy-only installs
+        return None
+    return cv2
 
 
 @dataclass(frozen=True)
@@ -110,11 +120,12 @@ def resize_bilinear(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _resize(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+def _resize(image: np.ndarray, size: Tuple[int, int], cv2: Any) -> np.ndarray:
     if image.shape[1] == size[0] and image.shape[0] == size[1]:
         return image
-    if _cv2 is not None:
-        return _cv2.resize(image, size, interpolation=_cv2.INTER_LINEAR)
+    if cv2 is not None:
+        resized: np.ndarray = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        return resized
     return resize_bilinear(image, size)
 
 
@@ -151,13 +162,14 @@ class Preprocessor:
             self.quant = None
         self._lut = self._build_lut()
         self._mode = self._fast_mode()
+        self._cv2 = cv2 = opencv()
         # cv2.LUT maps uint8 to any depth, channel by channel: (1, 256, C), C being 1 or the image's.
         self._cv2_lut = None
-        if _cv2 is not None and self._mode == "lut" and self.dtype in (np.uint8, np.int8, np.float32):
+        if cv2 is not None and self._mode == "lut" and self.dtype in (np.uint8, np.int8, np.float32):
             table = self._lut[:1] if (self._lut == self._lut[:1]).all() else self._lut
             self._cv2_lut = np.ascontiguousarray(table.T[None])
         # Raw RGB pixels into an NHWC input: cv2 resizes straight into the input buffer (dst=), no temporary.
-        self._direct = (_cv2 is not None and self._mode in ("copy", "xor") and self.layout == "NHWC"
+        self._direct = (cv2 is not None and self._mode in ("copy", "xor") and self.layout == "NHWC"
                         and self.channels == 3 and self.fmt.color == "RGB")
         self._transforms: dict = {}
         self._raw: tuple = (None, None)  # (buffer, its HxWx3 uint8 view): the same buffer comes every frame
@@ -214,9 +226,9 @@ class Preprocessor:
             self._resize_into(image, raw, t)
             return t
         x0, y0, x1, y1 = t.crop
-        resized = _resize(image[y0:y1, x0:x1], t.resized)
+        resized = _resize(image[y0:y1, x0:x1], t.resized, self._cv2)
         if self.channels == 1:
-            resized = _to_gray(resized)
+            resized = _to_gray(resized, self._cv2)
         elif self.fmt.color == "BGR":
             resized = resized[..., ::-1]
         hwc = out[0] if self.layout == "NHWC" else out[0].transpose(1, 2, 0)
@@ -240,7 +252,8 @@ class Preprocessor:
         if src.shape[:2] == raw.shape[:2]:
             np.copyto(raw, src)
         else:
-            resized = _cv2.resize(src, (rw, rh), dst=raw, interpolation=_cv2.INTER_LINEAR)
+            cv2 = self._cv2
+            resized = cv2.resize(src, (rw, rh), dst=raw, interpolation=cv2.INTER_LINEAR)
             if resized is not raw:  # OpenCV allocated after all: still correct, one copy more
                 np.copyto(raw, resized)
         if self._mode == "xor":
@@ -254,7 +267,7 @@ class Preprocessor:
         elif self._mode == "cast":
             np.copyto(dst, pixels, casting="unsafe")
         elif self._cv2_lut is not None and _mat_like(pixels) and _mat_like(dst):
-            _cv2.LUT(pixels, self._cv2_lut, dst=dst)  # the same table, looked up by OpenCV: a third faster
+            self._cv2.LUT(pixels, self._cv2_lut, dst=dst)  # the same table, looked up by OpenCV: a third faster
         elif self.channels == 1 or (self._lut == self._lut[:1]).all():
             np.take(self._lut[0], pixels, out=dst, mode="clip")
         else:
@@ -283,8 +296,9 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _to_gray(rgb: np.ndarray) -> np.ndarray:
-    if _cv2 is not None:
-        return _cv2.cvtColor(np.ascontiguousarray(rgb), _cv2.COLOR_RGB2GRAY)[..., None]
+def _to_gray(rgb: np.ndarray, cv2: Any) -> np.ndarray:
+    if cv2 is not None:
+        grey: np.ndarray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)[..., None]
+        return grey
     grey = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]

@@ -1,7 +1,8 @@
-"""The three result types a model returns: one dataclass per task.
+"""The result types a model returns: one dataclass per task.
 
 Arrays are parallel numpy arrays (as in supervision's ``Detections``), checked on
-construction, and every result has ``to_dict()`` for JSON.
+construction; every result has ``to_dict()`` (its JSON form) and ``describe()`` (one
+short line for people).
 
 Example:
     >>> import numpy as np
@@ -45,6 +46,11 @@ class Classification:
     @property
     def names(self) -> list[str]:
         return [_label(self.labels, int(c)) for c in self.class_id]
+
+    def describe(self) -> str:
+        """``'dog 0.50'``: the classes, best first."""
+        return (", ".join(f"{n} {round(float(s), 6):.2f}" for n, s in zip(self.names, self.confidence))
+                or "no class above threshold")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +99,12 @@ class Detections:
     def names(self) -> list[str]:
         return [_label(self.labels, int(c)) for c in self.class_id]
 
+    def describe(self) -> str:
+        """``'2 detections: cat 0.91 [10, 20, 80, 100]; ...'``."""
+        items = [f"{n} {round(float(s), 6):.2f} [{', '.join(f'{round(float(v), 2):.0f}' for v in box)}]"
+                 for box, s, n in zip(self.xyxy, self.confidence, self.names)]
+        return f"{len(items)} detection{'s' if len(items) != 1 else ''}" + (": " + "; ".join(items) if items else "")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": "detection",
@@ -129,6 +141,11 @@ class Segmentation:
     def mask(self, class_id: int) -> np.ndarray:
         """Boolean mask of one class."""
         return self.class_map == class_id
+
+    def describe(self) -> str:
+        """``'background 80.0%, cat 20.0%'``: each class present and its share of the image."""
+        total = float(self.class_map.size)
+        return ", ".join(f"{_label(self.labels, c)} {100 * round(n / total, 6):.1f}%" for c, n in sorted(self.areas.items()))
 
     def to_dict(self) -> dict[str, Any]:
         h, w = self.class_map.shape

@@ -76,13 +76,7 @@ def describe(result: Any) -> str:
         >>> describe(Classification([1], [0.5], ("cat", "dog")))
         'dog 0.50'
     """
-    d = result.to_dict()
-    if d["task"] == "classification":
-        return ", ".join(f"{c['label']} {c['score']:.2f}" for c in d["classes"]) or "no class above threshold"
-    if d["task"] == "detection":
-        items = [f"{x['label']} {x['score']:.2f} [{', '.join(f'{v:.0f}' for v in x['xyxy'])}]" for x in d["detections"]]
-        return f"{len(items)} detection{'s' if len(items) != 1 else ''}" + (": " + "; ".join(items) if items else "")
-    return ", ".join(f"{c['label']} {100 * c['fraction']:.1f}%" for c in d["classes"])
+    return str(result.describe())
 
 
 class JsonLinesSink:

@@ -31,7 +31,7 @@ def build(directory: Path, images: int) -> tuple[Path, Path]:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from _bench_models import keras_model
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     model = directory / "mobilenetv2.keras"
     keras_model(alpha=1.0, seed=0).save(model)

@@ -38,7 +38,7 @@ import edgevision
 from edgevision.backends.base import default_threads
 from edgevision.bench.system import host_info, load_average
 from edgevision.hooks import Hooks, Recorder
-from edgevision.synthetic import shapes_scene
+from edgevision.sources.shapes import shapes_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_models import ensure_model  # noqa: E402
@@ -113,7 +113,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     info = model.info()
     return {
         "model": str(path), "backend": info["backend"], "input": info["input"]["shape"],
-        "frame": f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]} RGB, edgevision.synthetic.shapes_scene(default_rng({args.seed}))",
+        "frame": f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]} RGB, edgevision.sources.shapes.shapes_scene(default_rng({args.seed}))",
         "threads": info["backend"]["threads"], "host": host_info(), "load_average": [load_start, load_average()],
         "warmup_per_side": args.warmup, "rounds": args.rounds, "block": args.block, "samples_per_side": int(on.size),
         "aa_control": bool(args.aa),

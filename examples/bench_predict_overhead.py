@@ -44,7 +44,7 @@ import numpy as np
 
 import edgevision
 from edgevision.backends.base import default_threads
-from edgevision.synthetic import shapes_scene
+from edgevision.sources.shapes import shapes_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_models import IO_TYPES, default_cache_dir, ensure_model  # noqa: E402
@@ -205,7 +205,7 @@ def bench(args: argparse.Namespace) -> dict:
     return {
         "model": {"file": str(path), "built_now": built, "input": {k: spec[k] for k in ("shape", "dtype", "quantization")},
                   "output": spec["output"], "arch": None if args.model else f"MobileNetV2 alpha={args.alpha}"},
-        "frame": {"size": list(FRAME_SIZE), "source": f"edgevision.synthetic.shapes_scene(default_rng({args.seed}))"},
+        "frame": {"size": list(FRAME_SIZE), "source": f"edgevision.sources.shapes.shapes_scene(default_rng({args.seed}))"},
         "threads": threads,
         "cores_available": default_threads(),
         "versions": {"ai_edge_litert": litert_version(), "edgevision": edgevision.__version__,

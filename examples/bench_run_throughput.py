@@ -79,7 +79,7 @@ def _convert(keras_path: str, out: str, int8: bool) -> None:
         model = build_detector()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
-        from edgevision.synthetic import shapes_dataset
+        from edgevision.converters.datasets import shapes_dataset
 
         side = int(model.inputs[0].shape[1])
         images = shapes_dataset("detection", 64, side, seed=11).images.astype(np.float32)
@@ -123,7 +123,7 @@ def _train_mobilenet(out: str) -> None:
     from train_reference_models import NC, detector_loss, detector_targets
 
     from edgevision.converters.metrics import map50
-    from edgevision.synthetic import shapes_dataset
+    from edgevision.converters.datasets import shapes_dataset
 
     cfg = MOBILENET
     keras.utils.set_random_seed(cfg["seed"])

@@ -2,7 +2,7 @@
 
 Nothing is downloaded: the model is ``examples/models/shapes_detector.keras`` (trained by
 ``examples/train_reference_models.py`` on generated shapes), and the images come from
-``edgevision.synthetic``. Run it from the repository root after ``pip install -e ".[all]"``::
+``edgevision.converters.datasets``. Run it from the repository root after ``pip install -e ".[all]"``::
 
     python examples/quickstart.py                          # writes out/quickstart/
     python examples/quickstart.py --model shapes_segmenter # or shapes_classifier
@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is impor
 import edgevision
 from edgevision.bundle import read_manifest
 from edgevision.errors import EdgeVisionError
-from edgevision.synthetic import write_shapes_dataset
+from edgevision.converters.datasets import write_shapes_dataset
 
 MODELS = Path(__file__).resolve().parent / "models"
 TASK_OF_MODEL = {"shapes_detector": "detection", "shapes_classifier": "classification",
@@ -112,8 +112,9 @@ def main(argv: "list[str] | None" = None) -> int:
     samples = load_samples(held, task, manifest.labels)
     images = [(s.path, s.image) for s in samples]
     n_classes = len(manifest.labels)
-    metric = fidelity.TRUTH_METRIC[task]
-    score = lambda results: fidelity.truth_score(task, results, [s.truth for s in samples], n_classes)  # noqa: E731
+    fid = fidelity.metric_of(task)
+    metric = fid.truth_metric
+    score = lambda results: fid.truth_score(results, [s.truth for s in samples], n_classes)  # noqa: E731
     rows = [run_target(bundle, t, images, score) for t in manifest.artifacts]
     print(f"{'target':<15} {'artifact':<34} {'runtime':<26} {'device':<6} {metric:>8} {'infer ms':>9}")
     for r in rows:

@@ -1,6 +1,6 @@
 """Train the three reference models on generated shapes data, and measure them through the runtime.
 
-Nothing is downloaded: the data comes from ``edgevision.synthetic.shapes_dataset``, and
+Nothing is downloaded: the data comes from ``edgevision.converters.datasets.shapes_dataset``, and
 the weights written here are small enough to commit, for the tests and examples to use.
 Run it from the repository root::
 
@@ -45,7 +45,7 @@ import numpy as np
 
 import edgevision
 from edgevision.converters.metrics import accuracy, map50, mean_iou
-from edgevision.synthetic import SHAPE_LABELS, ShapesDataset, shapes_dataset
+from edgevision.converters.datasets import SHAPE_LABELS, ShapesDataset, shapes_dataset
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEED = 2024

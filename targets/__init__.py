@@ -6,11 +6,14 @@ A profile is plain data (``targets/<id>.toml``, or the user's own file). Every t
     id = "rpi5"                       # lowercase letters, digits, dashes
     name = "Raspberry Pi 5"
     notes? = "BCM2712, Cortex-A76 x4 @ 2.4 GHz; LiteRT with XNNPACK"
+    preference? = 7                   # >= 0; lower first when a bundle has artifacts for several targets
+                                      # this machine could run (unset: after every profile that sets it)
 
     [artifact]
     format = "tflite"                 # tflite | edgetpu-tflite | openvino-ir | onnx
     precision = "int8"                # the default; one of `precisions`
-    precisions = ["fp32", "fp16", "int8"]     # fp32 | fp16 | int8; edgetpu-tflite: ["int8"] only
+    precisions = ["fp32", "fp16", "int8"]     # fp32 | fp16 | dynamic | int8; edgetpu-tflite: ["int8"] only;
+                                      # dynamic (int8 weights, float activations): tflite only
 
     [runtime]
     backend = "litert"                # litert | openvino | onnxruntime (must read `format`)
@@ -55,20 +58,18 @@ from pathlib import Path
 from typing import Iterable
 
 from edgevision.errors import TargetError
-from edgevision.targets.profile import (
-    Artifact, ArtifactFormat, BackendName, Compiler, Delegate, Detect, Precision, Runtime, Shape, Target,
-)
+from edgevision.targets.catalogue import ArtifactFormat, BackendName, Delegate, Precision, TargetKind
+from edgevision.targets.profile import Artifact, Compiler, Detect, Runtime, Shape, Target
 from edgevision.targets.schema import parse_profile, read_toml
 
 __all__ = [
-    "TARGET_IDS", "ArtifactFormat", "Precision", "BackendName", "Delegate", "Artifact", "Runtime", "Shape",
-    "Compiler", "Detect", "Target", "load_target", "list_targets", "detect_device",
+    "TARGET_IDS", "ArtifactFormat", "Precision", "BackendName", "Delegate", "TargetKind", "Artifact", "Runtime",
+    "Shape", "Compiler", "Detect", "Target", "load_target", "list_targets", "detect_device",
 ]
 
-TARGET_IDS: tuple[str, ...] = (
-    "coral-devboard", "coral-pcie", "coral-usb", "cpu", "intel-cpu", "intel-gpu", "intel-npu",
-    "jetson-nano", "jetson-orin", "rpi4", "rpi5",
-)
+# The shipped profiles are the .toml files of this package: adding a file adds a target.
+TARGET_IDS: tuple[str, ...] = tuple(sorted(
+    entry.name[: -len(".toml")] for entry in resources.files(__name__).iterdir() if entry.name.endswith(".toml")))
 
 
 def load_target(id_or_path: str | os.PathLike[str]) -> Target:

@@ -22,23 +22,13 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from edgevision.targets.profile import BackendName, Delegate, Detect, Target
+from edgevision.targets.catalogue import BACKENDS, EDGETPU_LIBRARIES, BackendName, Delegate, installed_module
+from edgevision.targets.profile import Detect, Target
 
 MODEL_FILES = ("proc/device-tree/model", "sys/firmware/devicetree/base/model")
 L4T_RELEASE_FILE = "etc/nv_tegra_release"
-# The Edge TPU delegate as LiteRT's load_delegate() names it on each OS (as pycoral does).
-EDGETPU_LIBRARIES = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 _LIBRARY_DIRS = ("usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu", "usr/lib/arm-linux-gnueabihf",
                  "usr/local/lib", "opt/homebrew/lib")
-# Importable modules that provide each backend, in order of preference.
-BACKEND_MODULES: dict[BackendName, tuple[str, ...]] = {
-    BackendName.LITERT: ("ai_edge_litert", "tflite_runtime", "tensorflow"),
-    BackendName.OPENVINO: ("openvino",),
-    BackendName.ONNXRUNTIME: ("onnxruntime",),
-}
-_BACKEND_LABELS = {BackendName.LITERT: "LiteRT", BackendName.OPENVINO: "OpenVINO",
-                   BackendName.ONNXRUNTIME: "ONNX Runtime"}
-_EXTRAS = {BackendName.LITERT: "litert", BackendName.OPENVINO: "openvino", BackendName.ONNXRUNTIME: "onnx"}
 
 
 def _read(path: Path, limit: int = 8192) -> str | None:
@@ -121,11 +111,6 @@ def find_edgetpu_library(root: Path = Path("/")) -> str | None:
     return next((str(root / d / name) for d in _LIBRARY_DIRS if (root / d / name).exists()), None)
 
 
-def backend_module(backend: BackendName) -> str | None:
-    """The first importable module that provides ``backend`` (found, not imported), or None."""
-    return next((m for m in BACKEND_MODULES[backend] if importlib.util.find_spec(m) is not None), None)
-
-
 def check_detect(detect: Detect, *, root: Path = Path("/"),
                  openvino: Callable[[], Sequence[str]] = openvino_devices) -> tuple[bool, str]:
     """Whether every criterion of ``detect`` holds here, with what was found or what failed."""
@@ -197,11 +182,13 @@ def check_target(target: Target, *, root: Path = Path("/"),
     Targets whose device is ``CPU`` (rpi*, cpu, intel-cpu) run on any host that has the runtime.
     """
     rt = target.runtime
-    label = _BACKEND_LABELS[rt.backend]
-    module = backend_module(rt.backend)
+    spec = BACKENDS[rt.backend]
+    label = spec.label
+    module = installed_module(rt.backend)
     if module is None:
-        return False, (f"no {label} runtime: expected one of {', '.join(BACKEND_MODULES[rt.backend])} to be "
-                       f"importable; pip install 'edgevision[{_EXTRAS[rt.backend]}]'")
+        modules = ", ".join(dict.fromkeys(m.split(".")[0] for m in spec.modules))
+        return False, (f"no {label} runtime: expected one of {modules} to be importable; "
+                       f"pip install 'edgevision[{spec.extra}]'")
     runtime = f"{label} available ({module})"
     if rt.delegate is Delegate.EDGETPU:
         library = find_edgetpu_library(root)

@@ -13,39 +13,9 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
-
-class ArtifactFormat(str, Enum):
-    TFLITE = "tflite"
-    EDGETPU_TFLITE = "edgetpu-tflite"
-    OPENVINO_IR = "openvino-ir"
-    ONNX = "onnx"
-
-
-class Precision(str, Enum):
-    FP32 = "fp32"
-    FP16 = "fp16"
-    INT8 = "int8"
-
-
-class BackendName(str, Enum):
-    LITERT = "litert"
-    OPENVINO = "openvino"
-    ONNXRUNTIME = "onnxruntime"
-
-
-class Delegate(str, Enum):
-    EDGETPU = "edgetpu"
-
-
-# Which artifact formats each runtime reads (OpenVINO also reads ONNX and TFLite directly).
-READABLE_FORMATS: dict[BackendName, frozenset[ArtifactFormat]] = {
-    BackendName.LITERT: frozenset({ArtifactFormat.TFLITE, ArtifactFormat.EDGETPU_TFLITE}),
-    BackendName.OPENVINO: frozenset({ArtifactFormat.OPENVINO_IR, ArtifactFormat.ONNX, ArtifactFormat.TFLITE}),
-    BackendName.ONNXRUNTIME: frozenset({ArtifactFormat.ONNX}),
-}
-NNCF_TARGET_DEVICES = ("ANY", "CPU", "GPU", "NPU", "CPU_SPR")  # the values of nncf.TargetDevice
+from edgevision.targets.catalogue import ArtifactFormat, BackendName, Delegate, Precision, TargetKind, kind_of
 
 
 @dataclass(frozen=True)
@@ -125,6 +95,17 @@ class Target:
     compiler: Compiler = Compiler()
     detect: Detect = Detect()
     path: Path | None = None
+    preference: Optional[int] = None  # lower first when several artifacts of a bundle could run here
+
+    @property
+    def kind(self) -> TargetKind:
+        """What does the work: the Edge TPU, an NPU, a GPU or the CPU (from the runtime section).
+
+        >>> from edgevision.targets import load_target
+        >>> load_target("coral-usb").kind.value, load_target("jetson-orin").kind.value
+        ('edgetpu', 'gpu')
+        """
+        return kind_of(self.runtime.backend, self.runtime.device, self.runtime.delegate)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: Path | None = None, source: str = "<dict>") -> Target:
@@ -147,6 +128,8 @@ class Target:
         {'backend': 'litert', 'device': 'CPU', 'threads': 4}
         """
         out: dict[str, Any] = {"id": self.id, "name": self.name, "notes": self.notes}
+        if self.preference is not None:
+            out["preference"] = self.preference
         return out | {table: _table_dict(getattr(self, table)) for table in TABLES}
 
     def can_run_here(self, *, root: Path = Path("/"),

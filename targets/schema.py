@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from edgevision.errors import TargetError
-from edgevision.targets.profile import (
-    NNCF_TARGET_DEVICES, READABLE_FORMATS, TABLES, Artifact, ArtifactFormat, BackendName, Compiler, Delegate,
-    Detect, Precision, Runtime, Shape, Target,
+from edgevision.targets.catalogue import (
+    BACKENDS, FORMATS, NNCF_TARGET_DEVICES, ArtifactFormat, BackendName, Delegate, Precision,
 )
+from edgevision.targets.profile import TABLES, Artifact, Compiler, Detect, Runtime, Shape, Target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,7 +31,8 @@ else:  # pragma: no cover - Python 3.10 only
 
 # table ("" = top level) -> key -> (kind, required); the order here is the order errors list keys in.
 SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
-    "": {"id": ("str", True), "name": ("str", True), "notes": ("str", False), "artifact": ("table", True),
+    "": {"id": ("str", True), "name": ("str", True), "notes": ("str", False), "preference": ("int", False),
+         "artifact": ("table", True),
          "runtime": ("table", True), "shape": ("table", True), "compiler": ("table", False),
          "detect": ("table", False)},
     "artifact": {"format": ("str", True), "precision": ("str", True), "precisions": ("list", True)},
@@ -82,19 +83,25 @@ def parse_profile(data: Mapping[str, Any], source: str, path: Path | None) -> Ta
                     c["nncf_target_device"])
     compiler = Compiler(tuple(c.get("edgetpu_compiler_args", ())), c.get("compress_to_fp16"),
                         c.get("nncf_target_device"))
+    if top.get("preference", 0) < 0:
+        raise _fail("'preference' >= 0 (lower is preferred)", "", source, top["preference"])
     return Target(top["id"], top["name"], top.get("notes", ""), artifact, runtime,
-                  Shape(s["static"], s["batch"], s["max_rank"]), compiler, _detect(t["detect"], source), path)
+                  Shape(s["static"], s["batch"], s["max_rank"]), compiler, _detect(t["detect"], source), path,
+                  top.get("preference"))
 
 
 def _artifact(a: dict[str, Any], source: str) -> Artifact:
     precisions = tuple(_enum(Precision, p, "precisions", "artifact", source) for p in a["precisions"])
     if not precisions or len(set(precisions)) != len(precisions):
         raise _fail("'precisions' as a non-empty list without repeats", "artifact", source, a["precisions"])
-    artifact = Artifact(_enum(ArtifactFormat, a["format"], "format", "artifact", source),
+    artifact = Artifact(_enum(ArtifactFormat, a["format"], "format", "artifact", source, FORMATS),
                         _enum(Precision, a["precision"], "precision", "artifact", source), precisions)
     if artifact.precision not in precisions:
         allowed = ", ".join(p.value for p in precisions)
         raise _fail(f"'precision' among the allowed precisions ({allowed})", "artifact", source, a["precision"])
+    if Precision.DYNAMIC in precisions and artifact.format is not ArtifactFormat.TFLITE:
+        raise _fail("'dynamic' only for format tflite (dynamic-range quantisation is TFLite's)", "artifact", source,
+                    a["precisions"])
     if artifact.format is ArtifactFormat.EDGETPU_TFLITE and precisions != (Precision.INT8,):
         raise _fail("precisions = ['int8'] for edgetpu-tflite (the Edge TPU is full-integer only)", "artifact",
                     source, a["precisions"])
@@ -102,25 +109,25 @@ def _artifact(a: dict[str, Any], source: str) -> Artifact:
 
 
 def _runtime(r: dict[str, Any], artifact: Artifact, source: str) -> Runtime:
-    backend = _enum(BackendName, r["backend"], "backend", "runtime", source)
+    backend = _enum(BackendName, r["backend"], "backend", "runtime", source, BACKENDS)
     delegate = _enum(Delegate, r["delegate"], "delegate", "runtime", source) if "delegate" in r else None
     runtime = Runtime(backend, r["device"], r["threads"], tuple(r.get("providers", ())), delegate)
-    if artifact.format not in READABLE_FORMATS[backend]:
-        readable = ", ".join(sorted(f.value for f in READABLE_FORMATS[backend]))
-        raise _fail(f"a 'format' that backend {backend.value} reads ({readable})", "artifact", source,
-                    artifact.format.value)
+    if artifact.format not in BACKENDS[backend].reads:
+        readable = ", ".join(sorted(str(f) for f in BACKENDS[backend].reads))
+        raise _fail(f"a 'format' that backend {backend} reads ({readable})", "artifact", source,
+                    str(artifact.format))
     if not runtime.device:
         raise _fail("a non-empty 'device'", "runtime", source, runtime.device)
     if runtime.threads < 0:
         raise _fail("'threads' >= 0 (0 = one per core)", "runtime", source, runtime.threads)
     if (backend is BackendName.ONNXRUNTIME) != bool(runtime.providers):
         raise _fail("'providers' (non-empty) exactly when backend is onnxruntime", "runtime", source,
-                    list(runtime.providers) or f"none, with backend {backend.value}")
+                    list(runtime.providers) or f"none, with backend {backend}")
     if delegate is not None and backend is not BackendName.LITERT:
         raise _fail("'delegate' only with backend litert", "runtime", source, delegate.value)
     if (artifact.format is ArtifactFormat.EDGETPU_TFLITE) != (delegate is Delegate.EDGETPU):
         raise _fail("delegate = 'edgetpu' exactly when format is edgetpu-tflite", "runtime", source,
-                    f"delegate {delegate.value if delegate else 'unset'} with format {artifact.format.value}")
+                    f"delegate {delegate.value if delegate else 'unset'} with format {artifact.format}")
     return runtime
 
 
@@ -164,9 +171,12 @@ def _check_table(data: Any, table: str, source: str) -> dict[str, Any]:
     return dict(data)
 
 
-def _enum(enum: type[Enum], value: str, key: str, table: str, source: str) -> Any:
+def _enum(enum: type[Enum], value: str, key: str, table: str, source: str, registry: Any = None) -> Any:
+    """The enum member named ``value`` or, with a ``registry`` (a catalogue table), a name registered there."""
+    if registry is not None and value in registry and value not in enum._value2member_map_:
+        return value
     try:
         return enum(value)
     except ValueError:
-        choices = ", ".join(m.value for m in enum)
+        choices = ", ".join(registry if registry is not None else (m.value for m in enum))
         raise _fail(f"{key!r} to be one of {choices}", table, source, value) from None

@@ -95,7 +95,7 @@ def segmenter(epochs: int = 6):
     argmax is a near-tie, and the test would measure rounding noise rather than the runtime.
     """
     keras = _keras()
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     inp = keras.Input((SIZE, SIZE, 3), name="images")
     x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(inp)

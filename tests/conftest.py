@@ -25,6 +25,6 @@ def zoo(tmp_path_factory):
 @pytest.fixture(scope="session")
 def scene():
     """A 640x480 synthetic shapes scene (RGB uint8) with ground truth."""
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     return shapes_scene(np.random.default_rng(3), (640, 480), n_shapes=4)

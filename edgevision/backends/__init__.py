@@ -1,4 +1,4 @@
-"""Inference runtimes behind one interface, imported only when a model needs them.
+"""Inference runtimes behind one interface, found through the catalogue, imported only when a model needs them.
 
 Example:
     >>> from edgevision.backends import backend_for
@@ -7,61 +7,57 @@ Example:
 """
 from __future__ import annotations
 
-import importlib
+import inspect
 from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import ModelFileError, UserInputError
+from ..refs import resolve
+from ..targets.catalogue import BACKENDS, backend_of, parse_backend
 from .base import Backend, TensorSpec, default_threads
-
-# name -> "module:Class"; the module (and its runtime) is imported on first use.
-BACKENDS: dict[str, str] = {
-    "litert": "edgevision.backends.litert:LiteRTBackend",
-    "openvino": "edgevision.backends.openvino:OpenVINOBackend",
-    "onnxruntime": "edgevision.backends.onnxruntime:ONNXRuntimeBackend",
-}
-
-# Which runtime runs a file by default, and which others can read it.
-DEFAULT_BACKEND: dict[str, str] = {".tflite": "litert", ".xml": "openvino", ".onnx": "onnxruntime"}
-READS: dict[str, tuple[str, ...]] = {
-    "litert": (".tflite",),
-    "openvino": (".xml", ".onnx", ".tflite"),
-    "onnxruntime": (".onnx",),
-}
 
 
 def backend_for(path: "str | Path") -> str:
     """The default backend for a model file, from its suffix."""
-    suffix = Path(path).suffix.lower()
-    try:
-        return DEFAULT_BACKEND[suffix]
-    except KeyError:
-        raise ModelFileError(
-            f"expected a model file ending in {', '.join(DEFAULT_BACKEND)} or a bundle directory, got {str(path)!r}"
-        ) from None
+    return str(backend_of(path))
 
 
 def get_backend(name: str) -> type[Backend]:
-    """The Backend class registered under ``name``."""
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        raise UserInputError(f"expected a backend among {', '.join(BACKENDS)}, got {name!r}") from None
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The Backend class registered under ``name`` in the catalogue (its module imported now)."""
+    backend: type[Backend] = resolve(BACKENDS[parse_backend(name)].implementation)
+    return backend
+
+
+def backend_options(cls: type[Backend]) -> tuple[str, ...]:
+    """The keyword options a Backend class takes (its constructor's keyword-only parameters).
+
+    >>> from edgevision.backends.onnxruntime import ONNXRuntimeBackend
+    >>> backend_options(ONNXRuntimeBackend)
+    ('threads', 'providers', 'device', 'input_size')
+    """
+    return tuple(p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
 
 
 def open_backend(path: "str | Path", *, backend: Optional[str] = None, **options: Any) -> Backend:
-    """Open ``path`` with ``backend`` (default: by suffix). Options: threads, device, and backend-specific ones."""
+    """Open ``path`` with ``backend`` (default: by suffix). Options: threads, device, and backend-specific ones.
+
+    An option the backend does not take is an error that names the ones it does, never dropped.
+    """
     path = Path(path)
-    name = backend or backend_for(path)
-    if path.suffix.lower() not in READS.get(name, ()):
-        raise UserInputError(
-            f"expected a file that {name} reads ({', '.join(READS.get(name, ()))}), got {path.name!r}"
-        )
+    name = parse_backend(backend) if backend else backend_of(path)
+    spec = BACKENDS[name]
+    if path.suffix.lower() not in spec.suffixes:
+        raise UserInputError(f"expected a file that {name} reads ({', '.join(spec.suffixes)}), got {path.name!r}")
     if not path.is_file():
         raise ModelFileError(f"expected a model file, got missing path {str(path)!r}")
-    return get_backend(name)(path, **options)
+    cls = get_backend(name)
+    valid = backend_options(cls)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UserInputError(f"unknown option {unknown[0]!r} for the {name} backend; "
+                             f"valid options: {', '.join(valid)}")
+    return cls(path, **options)
 
 
-__all__ = ["Backend", "TensorSpec", "BACKENDS", "backend_for", "get_backend", "open_backend", "default_threads"]
+__all__ = ["Backend", "TensorSpec", "backend_for", "backend_options", "get_backend", "open_backend",
+           "default_threads"]

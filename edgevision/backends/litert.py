@@ -11,40 +11,53 @@ from __future__ import annotations
 
 import importlib
 import platform
+import re
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelFileError
+from ..errors import BackendUnavailableError, ModelFileError, UserInputError
 from ..formats.tflite import read_tflite
+from ..targets.catalogue import BACKENDS, EDGETPU_CUSTOM_OP, EDGETPU_LIBRARIES, BackendName
 from .base import Backend, TensorSpec, default_threads
 
-# Python modules that provide a TFLite Interpreter, best first.
-INTERPRETER_MODULES = ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite")
-
-# The Edge TPU runtime library per OS (libedgetpu), loaded as a LiteRT external delegate.
-EDGETPU_LIBRARY = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
-EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
+# libedgetpu's "device" option (usb, usb:N, pci, pci:N), or "edgetpu"/"auto" for whichever is there.
+_EDGETPU_DEVICE = re.compile(r"(usb|pci)(:\d+)?|edgetpu|auto", re.IGNORECASE)
 
 
 def interpreter_module() -> Any:
-    """The first importable module with a TFLite ``Interpreter``."""
-    for name in INTERPRETER_MODULES:
+    """The first importable module with a TFLite ``Interpreter`` (the catalogue's LiteRT modules, best first)."""
+    modules = BACKENDS[BackendName.LITERT].modules
+    for name in modules:
         try:
             return importlib.import_module(name)
         except ModuleNotFoundError:
             continue
     raise BackendUnavailableError(
         "expected a LiteRT runtime (pip install 'edgevision[litert]' for ai-edge-litert), got none of "
-        + ", ".join(m.split(".")[0] for m in INTERPRETER_MODULES)
+        + ", ".join(m.split(".")[0] for m in modules)
     )
+
+
+def check_device(device: Optional[str]) -> bool:
+    """Whether ``device`` asks for the Edge TPU; UserInputError for a device LiteRT has not got.
+
+    >>> check_device(None), check_device("CPU"), check_device("usb:0")
+    (False, False, True)
+    """
+    if device is None or device.upper() == "CPU":
+        return False
+    if _EDGETPU_DEVICE.fullmatch(device):
+        return True
+    raise UserInputError(f"expected a LiteRT device: CPU, or an Edge TPU (usb, usb:N, pci, pci:N, edgetpu), "
+                         f"got {device!r}")
 
 
 def load_edgetpu_delegate(module: Any, device: Optional[str] = None) -> Any:
     """The Edge TPU delegate; ``device`` is e.g. ``usb``, ``usb:0`` or ``pci:0``."""
-    library = EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1")
-    options = {"device": device} if device and device not in ("edgetpu", "auto") else {}
+    library = EDGETPU_LIBRARIES.get(platform.system(), EDGETPU_LIBRARIES["Linux"])
+    options = {"device": device} if device and device.lower() not in ("edgetpu", "auto") else {}
     loader = getattr(module, "load_delegate", None) or module.experimental.load_delegate  # tf.lite keeps it there
     try:
         return loader(library, options)
@@ -68,12 +81,14 @@ class LiteRTBackend(Backend):
         device: Optional[str] = None,
         delegate: Optional[str] = None,
         input_size: Optional[tuple[int, int]] = None,
-        **_: Any,
     ) -> None:
+        if delegate not in (None, "edgetpu"):
+            raise UserInputError(f"expected LiteRT delegate 'edgetpu' or none, got {delegate!r}")
+        tpu_device = check_device(device)
         self.path = Path(path)
         self.graph = read_tflite(self.path)  # raises ModelFileError before LiteRT sees the bytes
         op_names = {op.name for op in self.graph.operator_codes}
-        wants_tpu = EDGETPU_CUSTOM_OP in op_names or delegate == "edgetpu"
+        wants_tpu = EDGETPU_CUSTOM_OP in op_names or delegate == "edgetpu" or tpu_device
         module = interpreter_module()
         self._module_name = module.__name__.split(".")[0]
         self.threads = int(threads) if threads else default_threads()

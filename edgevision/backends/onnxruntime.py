@@ -15,8 +15,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelFileError
+from ..errors import BackendUnavailableError, ModelFileError, UserInputError
 from .base import Backend, TensorSpec, default_threads
+
+CPU_PROVIDERS = ("CPUExecutionProvider",)
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 _ONNX_DTYPES = {
     "tensor(float)": np.float32,
@@ -41,6 +44,22 @@ def _ort() -> Any:
     return onnxruntime
 
 
+def wanted_providers(providers: Optional[Sequence[str]], device: Optional[str]) -> list[str]:
+    """The execution providers to ask for, in order: ``device`` CPU forces the CPU; GPU asks for TensorRT, CUDA.
+
+    >>> wanted_providers(None, None), wanted_providers(GPU_PROVIDERS, "cpu")
+    (['CPUExecutionProvider'], ['CPUExecutionProvider'])
+    >>> wanted_providers(None, "GPU")[0]
+    'TensorrtExecutionProvider'
+    """
+    chosen = (device or "").upper()
+    if chosen not in ("", "CPU", "GPU"):
+        raise UserInputError(f"expected an ONNX Runtime device CPU or GPU, got {device!r}")
+    if chosen == "CPU":
+        return list(CPU_PROVIDERS)
+    return list(providers or (GPU_PROVIDERS if chosen == "GPU" else CPU_PROVIDERS))
+
+
 class ONNXRuntimeBackend(Backend):
     name = "onnxruntime"
     suffixes = (".onnx",)
@@ -54,14 +73,13 @@ class ONNXRuntimeBackend(Backend):
         providers: Optional[Sequence[str]] = None,
         device: Optional[str] = None,
         input_size: Optional[tuple[int, int]] = None,
-        **_: Any,
     ) -> None:
+        wanted = wanted_providers(providers, device)
         ort = _ort()
         from onnxruntime.capi import onnxruntime_pybind11_state as state
 
         self.path = Path(path)
         available = ort.get_available_providers()
-        wanted = list(providers or ["CPUExecutionProvider"])
         chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
         self.threads = int(threads) if threads else default_threads()
         options = ort.SessionOptions()

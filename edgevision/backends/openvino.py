@@ -87,7 +87,6 @@ class OpenVINOBackend(Backend):
         cache_dir: "str | Path | None" = None,
         input_size: Optional[tuple[int, int]] = None,
         precision_hint: Optional[str] = None,
-        **_: Any,
     ) -> None:
         ov = _openvino()
         self.path = Path(path)

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from .options import _floats, _positive_int
+from ..targets.catalogue import Precision
+from .options import _floats, _positive_int, add_task_arguments
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -44,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibration", metavar="DIR|NPY|N",
                    help="images, a .npy of preprocessed input tensors, or a number of synthetic samples (costs accuracy)")
     p.add_argument("--validation", metavar="DIR", help="held-out images for fidelity (default: every 5th calibration image)")
-    p.add_argument("--precision", choices=("fp32", "fp16", "dynamic", "int8"),
+    p.add_argument("--precision", choices=[p.value for p in Precision],
                    help="one precision for every target (default: each target's own)")
     p.add_argument("--io-dtype", choices=("uint8", "int8"), default="uint8", help="int8 TFLite input/output type")
     p.add_argument("--input-shape", type=_shape, help="pin a dynamic input, e.g. 1x224x224x3")
@@ -54,8 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     g = p.add_argument_group("model information (default: MODEL.json beside the model, else inferred)")
     g.add_argument("--model-info", metavar="JSON", help="task, labels, decoder and input in one file")
-    g.add_argument("--task", choices=("classification", "detection", "segmentation"))
-    g.add_argument("--decoder", choices=("classification", "yolo", "ssd", "segmentation"))
+    add_task_arguments(g)
     g.add_argument("--labels", help="labels file, one per line")
     g.add_argument("--resize", choices=("stretch", "letterbox", "centre-crop"))
     g.add_argument("--color", choices=("RGB", "BGR"))
@@ -88,8 +88,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..converters.convert import convert  # the converter stage: heavy imports start here
-    from ..errors import ConversionError
+    from ..converters.convert import FidelityError, convert  # the converter stage: heavy imports start here
 
     model = Path(args.model)
     out = Path(args.out) if args.out else Path(f"{model.stem or model.name}_bundle")
@@ -102,10 +101,8 @@ def run(args: argparse.Namespace) -> int:
                              precision=args.precision, input_shape=args.input_shape, model_info=args.model_info,
                              overrides=overrides, max_drop=args.max_drop, io_dtype=args.io_dtype,
                              samples=args.samples, overwrite=args.overwrite, log=log)
-        except ConversionError as e:
-            rows = getattr(e, "rows", None)
-            if rows:
-                print(table(rows), file=err_stream)
+        except FidelityError as e:
+            print(table(e.rows), file=err_stream)  # every figure, though nothing was written
             raise
         if args.json:
             print(json.dumps({"bundle": str(bundle.path), "rows": bundle.rows, "warnings": bundle.warnings}),

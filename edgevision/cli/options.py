@@ -37,15 +37,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def add_task_arguments(g: Any) -> None:
+    """``--task`` and ``--decoder``, their choices from the task and decoder registries."""
+    from ..decode import decoder_names
+    from ..tasks.registry import task_names
+
+    g.add_argument("--task", choices=task_names())
+    g.add_argument("--decoder", choices=decoder_names(), help="the model's output layout")
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    from ..targets.catalogue import BackendName
+
     p.add_argument("model", help="a bundle directory or a .tflite / .xml / .onnx file")
     p.add_argument("--target", default="auto", help="target id or profile .toml (default: auto)")
-    p.add_argument("--backend", choices=("litert", "openvino", "onnxruntime"), help="force a runtime")
+    p.add_argument("--backend", choices=[b.value for b in BackendName], help="force a runtime")
     p.add_argument("--device", help="runtime device, e.g. CPU, NPU, GPU, usb:0")
     p.add_argument("--threads", type=_positive_int, help="inference threads (default: all cores)")
     g = p.add_argument_group("model information for a bare model file")
-    g.add_argument("--task", choices=("classification", "detection", "segmentation"))
-    g.add_argument("--decoder", choices=("classification", "yolo", "ssd", "segmentation"))
+    add_task_arguments(g)
     g.add_argument("--labels", help="labels file, one per line")
     g.add_argument("--size", type=_size, help="input size WxH for a dynamic-shape model")
     g.add_argument("--resize", choices=("stretch", "letterbox", "centre-crop", "center-crop"))
@@ -72,9 +82,9 @@ def load_model(args: argparse.Namespace) -> Any:
 
     info = {k: getattr(args, k) for k in MODEL_INFO_FLAGS if getattr(args, k, None) is not None}
     if info.get("decoder") and "task" not in info:
-        from ..decode import TASK_OF
+        from ..decode import decoder_spec
 
-        info["task"] = TASK_OF[info["decoder"]]
+        info["task"] = decoder_spec(info["decoder"]).task
     if info.get("resize") == "center-crop":
         info["resize"] = "centre-crop"
     with native_stderr_held():

@@ -2,7 +2,7 @@
 
 Frame ``t`` depends only on the size, the seed and ``t``: the same URI gives the
 same frames on every machine, whatever the pacing. Shapes from
-``edgevision.synthetic.shapes_scene`` glide and bounce over a fixed textured
+``edgevision.sources.shapes.shapes_scene`` glide and bounce over a fixed textured
 background; a frame costs one background copy plus a masked copy per shape.
 
 Query options: ``seed`` (default 0), ``shapes`` (default 4), ``pace``: ``1``
@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from ..errors import SourceError
-from ..synthetic import SHAPE_LABELS, shapes_scene
+from .shapes import SHAPE_LABELS, shapes_scene
 from .base import Size
 
 QUERY_KEYS = ("seed", "shapes", "pace")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edgevision.converters import Calibration, ConvertJob, SourceModel
-from edgevision.synthetic import shapes_scene
+from edgevision.sources.shapes import shapes_scene
 
 
 @pytest.fixture(scope="session")

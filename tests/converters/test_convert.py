@@ -34,7 +34,7 @@ def workdir(tmp_path_factory, keras_sources):
     inp = keras.Input((None, None, 3), batch_size=1)
     out = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inp))
     keras.Model(inp, keras.layers.Dense(3, activation="softmax")(out)).save(root / "dynamic.keras")
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     rng = np.random.default_rng(5)
     (root / "images").mkdir()
@@ -130,7 +130,7 @@ def test_max_drop_fails_a_conversion_calibrated_on_the_wrong_data(tmp_path):
     """Calibrating on near-black tensors (pixels 0..3) squeezes the int8 input range; real images then
     saturate it, fidelity collapses, and --max-drop must fail the run: exit 4, one error line, no bundle."""
     model = Path(__file__).resolve().parents[2] / "examples" / "models" / "shapes_classifier.keras"
-    from edgevision.synthetic import write_shapes_dataset
+    from edgevision.converters.datasets import write_shapes_dataset
 
     write_shapes_dataset(tmp_path / "val", "classification", 40, 64, seed=41)
     wrong = np.random.default_rng(0).uniform(0, 3, (32, 64, 64, 3)).astype(np.float32)

@@ -92,7 +92,7 @@ def test_int8_yolo_boxes_scores_and_classes_stay_close(onnx_models, reference, c
 
 def test_int8_segmenter_keeps_pixels_and_miou(onnx_models, sources):
     from edgevision.converters.metrics import mean_iou
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     rng = np.random.default_rng(5)
     scenes = [shapes_scene(rng, (64, 64), n_shapes=2, min_radius=0.12, max_radius=0.25) for _ in range(32)]

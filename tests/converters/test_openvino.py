@@ -91,7 +91,7 @@ def test_int8_yolo_boxes_scores_and_classes_stay_close(irs, reference, calibrati
 def test_int8_segmenter_keeps_pixels_and_miou(irs, sources):
     """Held-out scenes with true masks (the segmenter's own training distribution): mIoU drop <= 0.01."""
     from edgevision.converters.metrics import mean_iou
-    from edgevision.synthetic import shapes_scene
+    from edgevision.sources.shapes import shapes_scene
 
     rng = np.random.default_rng(5)
     scenes = [shapes_scene(rng, (64, 64), n_shapes=2, min_radius=0.12, max_radius=0.25) for _ in range(32)]

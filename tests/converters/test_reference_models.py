@@ -16,7 +16,7 @@ import pytest
 from edgevision.bundle import read_manifest
 from edgevision.converters.convert import convert
 from edgevision.formats.tflite import read_tflite
-from edgevision.synthetic import write_shapes_dataset
+from edgevision.converters.datasets import write_shapes_dataset
 
 MODELS = Path(__file__).resolve().parents[2] / "examples" / "models"
 TARGETS = ["rpi5", "coral-usb", "intel-npu", "jetson-orin:int8", "cpu:fp32"]

@@ -155,7 +155,7 @@ def test_wrong_type(tmp_path: Path, old: str, new: str, expected: str) -> None:
     ('format = "tflite"', 'format = "tfl"',
      r"expected 'format' to be one of tflite, edgetpu-tflite, openvino-ir, onnx in \[artifact\] of .*, got 'tfl'"),
     ('backend = "litert"', 'backend = "tensorrt"', r"expected 'backend' to be one of litert, openvino, onnxruntime"),
-    ('precision = "int8"', 'precision = "int4"', r"expected 'precision' to be one of fp32, fp16, int8 .*got 'int4'"),
+    ('precision = "int8"', 'precision = "int4"', r"expected 'precision' to be one of fp32, fp16, dynamic, int8 .*got 'int4'"),
 ])
 def test_bad_enum_value(tmp_path: Path, old: str, new: str, expected: str) -> None:
     path = write_profile(tmp_path, MY_PROFILE.replace(old, new))
