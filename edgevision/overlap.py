@@ -4,10 +4,11 @@ The engines release the GIL while they run, so while this thread infers one fram
 caller can capture, preprocess and decode others. ``edgevision.pipeline.Stream`` drives it.
 
 Example:
-    >>> engine = EngineThread(model.backend, depth=2)                          # doctest: +SKIP
+    >>> lease = model.lease(owner="my stream")                                 # doctest: +SKIP
+    >>> engine = EngineThread(lease, depth=2)                                  # doctest: +SKIP
     >>> engine.submit(tensor_a); engine.submit(tensor_b)                       # doctest: +SKIP
     >>> outputs, seconds = engine.collect()   # tensor_a's, while tensor_b runs  # doctest: +SKIP
-    >>> engine.stop()                                                          # doctest: +SKIP
+    >>> engine.stop(); lease.release()                                         # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -34,26 +35,27 @@ class EngineThread:
     decodes the last one while the engine runs (which releases the GIL). With a second
     tensor queued the engine goes straight on to it, rather than idling until the caller
     wakes up to collect and submit (on a VM that hand-over took 0.45 ms a frame). Only this
-    thread touches the backend. An error in it is raised by ``collect``, as inline.
+    thread runs ``engine``: a lease from ``Model.lease`` (``run(tensor)``, ``fresh_outputs``),
+    which the caller releases after ``stop()``. An error in it is raised by ``collect``, as inline.
     """
 
-    def __init__(self, backend: Any, depth: int) -> None:
-        self._backend = backend
+    def __init__(self, engine: Any, depth: int) -> None:
+        self._engine = engine
         self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
         self._done: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._work, name="edgevision-infer", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
-        backend, clock = self._backend, time.perf_counter
-        copy = not backend.fresh_outputs  # outputs the next inference would overwrite are copied
+        engine, clock = self._engine, time.perf_counter
+        copy = not engine.fresh_outputs  # outputs the next inference would overwrite are copied
         while True:
             tensor = self._jobs.get()
             if tensor is _STOP:
                 return
             try:
                 start = clock()
-                outputs = backend.run(tensor)
+                outputs = engine.run(tensor)
                 if copy:
                     outputs = [np.array(o) for o in outputs]
                 self._done.put((outputs, clock() - start))

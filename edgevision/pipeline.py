@@ -7,13 +7,18 @@ drives. Iterating it yields one ``Result`` per frame; the frame and its
 ``run_sinks`` feeds every result to output sinks (``edgevision.sinks``) and turns
 Ctrl-C into a clean stop.
 
-With ``overlap=True`` the engine runs in a thread of its own
-(``edgevision.overlap``): while it infers frame N+1 (with N+2 queued behind it),
+With ``overlap=True`` the engine runs in a thread of its own (``edgevision.overlap``),
+on a lease of the model's engine: while it infers frame N+1 (with N+2 queued behind it),
 the caller decodes frame N, writes its output, and captures and preprocesses
 frame N+3 into a spare input tensor. The engines release the GIL while they run,
 so on a device with a core to spare (or an accelerator doing the inference) a
 frame costs about its inference time rather than the sum of the stages. Results
 still come in order; a live frame waits at most two inferences.
+
+The stream uses the model's public steps only (``Model.step``, or ``preprocess`` /
+``lease`` / ``decode`` overlapped), builds each frame's ``FrameTimings`` itself and
+emits them through ``model.hooks``, so the user's callbacks and timed stages see
+every frame.
 
 Example:
     >>> model = edgevision.load("detector.tflite")                    # doctest: +SKIP
@@ -32,8 +37,8 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .errors import UserInputError
 from .hooks import FrameTimings
+from .lease import EngineLease
 from .overlap import EngineThread
 from .results import Result
 from .runstats import LatencyHistogram, RunStats  # noqa: F401 - LatencyHistogram: importable from here too
@@ -63,8 +68,9 @@ class Stream:
     ``source`` is a URI or path (opened with ``open_source(source, **options)``:
     ``size``, ``fps``, ``loop``, ``max_frames``, ``timeout``, ``on_event``) or an
     already open ``Source``. Closing the stream (or leaving its ``with`` block)
-    closes the source it opened. ``overlap=True`` infers the next frames in a
-    thread of its own while this one is decoded (see the module docstring).
+    closes the source it opened and releases the model's engine. ``overlap=True``
+    infers the next frames in a thread of its own while this one is decoded (see
+    the module docstring).
     """
 
     def __init__(self, model: Any, source: "str | Path | Source", *, overlap: bool = False, **options: Any) -> None:
@@ -77,20 +83,15 @@ class Stream:
         self.frame: Optional[Frame] = None
         self.result: Optional[Result] = None
         self.timings: Optional[FrameTimings] = None
-        self._latest: Optional[FrameTimings] = None
         self._closed = False
         self.overlap = bool(overlap)
-        self._engine: Optional[EngineThread] = None  # overlap: started by the first next(), so opening consumes nothing
+        self._lease: Optional[EngineLease] = None  # overlap: taken by the first next(), so opening consumes nothing
+        self._engine: Optional[EngineThread] = None
         self._staging: list[np.ndarray] = []  # overlap: input tensors, filled and inferred in turn
         self._slot = 0
         self._inflight: "collections.deque[_Prepared]" = collections.deque()  # submitted, oldest first
         self._ended = False  # overlap: the source has no more frames (or raised)
         self._deferred: Optional[Exception] = None  # the source's error, raised after the frames in flight
-        # The model's own hook gives the timings predict_frame measured (user stages included).
-        self._hook = model.on_frame(self._on_frame)
-
-    def _on_frame(self, timings: FrameTimings, result: Any) -> None:
-        self._latest = timings
 
     def __iter__(self) -> "Stream":
         return self
@@ -106,10 +107,18 @@ class Stream:
         except StopIteration:
             self.close()
             raise
-        result = self.model.predict_frame(frame, capture=time.perf_counter() - start)
-        self.frame, self.result, self.timings = frame, result, self._latest
-        self.stats.add(self._latest)  # type: ignore[arg-type]
+        capture = time.perf_counter() - start
+        result, t = self.model.step(frame.image)
+        self._emit(frame, result, FrameTimings(capture, t.preprocess, t.infer, t.decode,
+                                               time.monotonic() - frame.timestamp))
         return result
+
+    def _emit(self, frame: Frame, result: Result, timings: FrameTimings) -> None:
+        """Hand the frame's timings to the model's hooks (which add the user's timed stages) and keep them."""
+        hooks = self.model.hooks
+        hooks.emit(timings, result)
+        self.frame, self.result, self.timings = frame, result, hooks.last
+        self.stats.add(self.timings)  # type: ignore[arg-type]
 
     DEPTH = 2  # overlap: frames submitted to the engine at once (one running, one queued)
 
@@ -127,20 +136,16 @@ class Stream:
         t0 = clock()
         # DEPTH + 1 tensors in turn: the one filled now was last used DEPTH + 1 frames ago, and collected.
         self._slot = (self._slot + 1) % len(self._staging)
-        transform = self.model.preprocessor(frame.image, self._staging[self._slot])
+        transform = self.model.preprocess(frame.image, self._staging[self._slot])
         return _Prepared(frame, transform, t0 - start, clock() - t0)
 
     def _next_overlapped(self) -> Result:
         """The oldest frame's result, with the next frames captured, preprocessed and queued for the engine."""
         model = self.model
         if self._engine is None:
-            if model._engine_owner is not None:
-                raise UserInputError(f"expected one overlapped stream per model at a time, got a second one "
-                                     f"while {model._engine_owner} runs")
-            model._engine_owner = f"the overlapped stream of {self.source.name}"
-            buffer = model.backend.input_buffer()
-            self._staging = [np.zeros_like(buffer) for _ in range(self.DEPTH + 1)]
-            self._engine = EngineThread(model.backend, self.DEPTH)
+            self._lease = model.lease(owner=f"the overlapped stream of {self.source.name}")
+            self._staging = [model.new_input() for _ in range(self.DEPTH + 1)]
+            self._engine = EngineThread(self._lease, self.DEPTH)
         while not self._ended and len(self._inflight) < self.DEPTH:  # while the engine runs what it has
             prepared = self._prepare()
             if prepared is None:
@@ -156,13 +161,12 @@ class Stream:
             raise StopIteration
         outputs, infer = self._engine.collect()
         current = self._inflight.popleft()
-        result, decode = model._decode_outputs(outputs, current.transform)
-        model.timings = type(model.timings)(current.preprocess, infer, decode)
+        t0 = time.perf_counter()
+        result = model.decode(outputs, current.transform)
+        decode = time.perf_counter() - t0
         frame = current.frame
-        model.hooks.emit(FrameTimings(current.capture, current.preprocess, infer, decode,
-                                      time.monotonic() - frame.timestamp), result)  # sets _latest, user stages on
-        self.frame, self.result, self.timings = frame, result, self._latest
-        self.stats.add(self._latest)  # type: ignore[arg-type]
+        self._emit(frame, result, FrameTimings(current.capture, current.preprocess, infer, decode,
+                                               time.monotonic() - frame.timestamp))
         return result
 
     def items(self) -> Iterator[StreamItem]:
@@ -182,18 +186,17 @@ class Stream:
                 "gap_seconds": round(source.gap_seconds, 3)}
 
     def close(self) -> None:
-        """Close the source and detach from the model's hooks; safe to call twice."""
+        """Stop the engine thread, release the model's engine and close the source; safe to call twice."""
         if self._closed:
             return
         self._closed = True
         try:
-            self.model.hooks.remove(self._hook)
-        except ValueError:
-            pass
-        if self._engine is not None:
-            self._engine.stop()
-            self.model._engine_owner = None
-        self.source.close()
+            if self._engine is not None:
+                self._engine.stop()
+        finally:
+            if self._lease is not None:
+                self._lease.release()
+            self.source.close()
 
     def __enter__(self) -> "Stream":
         return self

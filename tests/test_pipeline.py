@@ -280,3 +280,26 @@ def test_an_overlapped_stream_owns_the_engine_until_it_is_closed(model):
             next(model.stream(SYNTHETIC, overlap=True))
     assert isinstance(model.predict(image), Detections)  # closed: the model is the caller's again
     assert len(list(model.stream(SYNTHETIC, max_frames=3, overlap=True))) == 3
+
+
+def test_an_overlapped_stream_releases_the_engine_when_its_source_raises(model):
+    from edgevision.errors import SourceError
+    from edgevision.sources import Frame, Source
+
+    class Dying(Source):
+        def __init__(self):
+            super().__init__("dying://")
+            self.n = 0
+
+        def _next_frame(self):
+            self.n += 1
+            if self.n == 3:
+                raise SourceError("expected frames from dying://, got an unplugged camera")
+            return Frame(np.zeros((120, 160, 3), np.uint8), self.n - 1, 0.0)
+
+    with pytest.raises(SourceError, match="unplugged camera"):
+        with Stream(model, Dying(), overlap=True) as stream:
+            for _ in stream:
+                assert model.leased_by == "the overlapped stream of dying://"
+    assert model.leased_by is None and isinstance(model.predict(np.zeros((120, 160, 3), np.uint8)), Detections)
+
