@@ -178,7 +178,7 @@ class Model:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
-    def stream(self, source: Any, *, overlap: bool = False, **options: Any) -> Any:
+    def stream(self, source: Any, *, overlap: "bool | str" = "auto", **options: Any) -> Any:
         """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
 
         ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
@@ -188,10 +188,13 @@ class Model:
         ``Result`` per frame, with the frame and its ``FrameTimings`` at ``.frame`` and
         ``.timings``, ``.items()`` for (frame, result, timings), and ``.summary()``.
 
-        ``overlap=True`` infers the next frames in a thread of its own while this one
-        is decoded and written: a frame then costs about the inference alone. The
-        thread leases the engine until the stream is closed, so ``model.predict`` in
-        the loop raises; load the model twice for that.
+        An overlapped stream infers the next frames in a thread of its own while this one
+        is decoded and written: a frame then costs about the inference alone. The default
+        ``overlap="auto"`` overlaps when that pays (``edgevision.overlap.overlap_pays``: the
+        engine runs on an accelerator, or leaves a core free), as ``edgevision run`` does;
+        ``True``/``False`` force it, and ``stream.overlap`` says which runs. The thread
+        leases the engine until the stream is closed, so ``model.predict`` in the loop of
+        an overlapped stream raises: pass ``overlap=False``, or load the model twice.
 
         Example:
             >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP

@@ -13,7 +13,9 @@ the caller decodes frame N, writes its output, and captures and preprocesses
 frame N+3 into a spare input tensor. The engines release the GIL while they run,
 so on a device with a core to spare (or an accelerator doing the inference) a
 frame costs about its inference time rather than the sum of the stages. Results
-still come in order; a live frame waits at most two inferences.
+still come in order; a live frame waits at most two inferences. The default,
+``overlap="auto"``, overlaps when ``edgevision.overlap.overlap_pays`` says it pays
+(the engine runs on an accelerator, or leaves a core free): ``edgevision run``'s rule too.
 
 The stream uses the model's public steps only (``Model.step``, or ``preprocess`` /
 ``lease`` / ``decode`` overlapped), builds each frame's ``FrameTimings`` itself and
@@ -39,7 +41,7 @@ import numpy as np
 
 from .hooks import FrameTimings
 from .lease import EngineLease
-from .overlap import EngineThread
+from .overlap import EngineThread, Overlap, choose_overlap
 from .results import Result
 from .runstats import LatencyHistogram, RunStats  # noqa: F401 - LatencyHistogram: importable from here too
 from .sources import Frame, Source, open_source
@@ -69,22 +71,25 @@ class Stream:
     ``size``, ``fps``, ``loop``, ``max_frames``, ``timeout``, ``on_event``) or an
     already open ``Source``. Closing the stream (or leaving its ``with`` block)
     closes the source it opened and releases the model's engine. ``overlap=True``
-    infers the next frames in a thread of its own while this one is decoded (see
-    the module docstring).
+    infers the next frames in a thread of its own while this one is decoded,
+    ``False`` runs the stages one after another, ``"auto"`` chooses (see the module
+    docstring); ``stream.overlap`` says which runs.
     """
 
-    def __init__(self, model: Any, source: "str | Path | Source", *, overlap: bool = False, **options: Any) -> None:
+    def __init__(self, model: Any, source: "str | Path | Source", *, overlap: Overlap = "auto",
+                 **options: Any) -> None:
         if isinstance(source, Source) and options:
             raise TypeError(f"expected source options only with a URI or path, got an open source and "
                             f"{', '.join(sorted(options))}")
         self.model = model
+        # Decided before the source opens (a bad value leaves nothing open); "auto" asks the backend what runs.
+        self.overlap = choose_overlap(overlap, model.backend.info()) if isinstance(overlap, str) else bool(overlap)
         self.source: Source = source if isinstance(source, Source) else open_source(source, **options)
         self.stats = RunStats()
         self.frame: Optional[Frame] = None
         self.result: Optional[Result] = None
         self.timings: Optional[FrameTimings] = None
         self._closed = False
-        self.overlap = bool(overlap)
         self._lease: Optional[EngineLease] = None  # overlap: taken by the first next(), so opening consumes nothing
         self._engine: Optional[EngineThread] = None
         self._staging: list[np.ndarray] = []  # overlap: input tensors, filled and inferred in turn
