@@ -20,10 +20,12 @@ from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
 from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder
 from .errors import ModelError, ModelFileError, UserInputError
 from .hooks import Callback, FrameTimings, Hooks
+from .lease import EngineLease
 from .preprocess import InputFormat, Preprocessor
 from .results import Result
 from .selection import choose_artifact, target_options
 from .tasks.registry import task_spec
+from .transform import Transform
 
 INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "pad_value")
 
@@ -34,7 +36,7 @@ def model_info_keys() -> tuple[str, ...]:
 
 
 class StageTimes(NamedTuple):
-    """Seconds spent in each stage of the last ``predict``."""
+    """Seconds spent in each stage of one ``Model.step`` (``model.timings``: of the last ``predict``)."""
 
     preprocess: float
     infer: float
@@ -42,7 +44,11 @@ class StageTimes(NamedTuple):
 
 
 class Model:
-    """A loaded artifact with its preprocessing and decoder: ``model.predict(rgb_uint8_image) -> Result``."""
+    """A loaded artifact with its preprocessing and decoder: ``model.predict(rgb_uint8_image) -> Result``.
+
+    ``predict`` is ``step`` plus the hooks; ``preprocess``, ``new_input``, ``lease`` and
+    ``decode`` are the pieces a pipeline that runs the engine in a thread of its own needs.
+    """
 
     def __init__(self, backend: Backend, *, task: str, labels: Sequence[str], input_format: InputFormat,
                  decoder: Mapping[str, Any], artifact: Optional[Mapping[str, Any]] = None) -> None:
@@ -61,7 +67,7 @@ class Model:
         self._infer = backend.infer
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.hooks = Hooks()
-        self._engine_owner: Optional[str] = None  # an overlapped stream whose thread runs the engine now
+        self._lease: Optional[EngineLease] = None  # who runs the engine now, when not this object
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -70,9 +76,8 @@ class Model:
 
     def predict(self, image: np.ndarray) -> Result:
         """Run one HxWx3 uint8 RGB image; the result is in the image's own pixel coordinates."""
-        result = self._predict(image)
+        result, t = self.step(image)
         if self.hooks:
-            t = self.timings
             self.hooks.emit(FrameTimings(0.0, t.preprocess, t.infer, t.decode, t.preprocess + t.infer + t.decode),
                             result)
         return result
@@ -85,19 +90,27 @@ class Model:
         ``frame.timestamp`` is ``time.monotonic()`` at capture, so ``total`` includes any
         time the frame waited in a queue.
         """
-        result = self._predict(frame.image)
+        result, t = self.step(frame.image)
         if self.hooks:
-            t = self.timings
             self.hooks.emit(FrameTimings(capture, t.preprocess, t.infer, t.decode,
                                          time.monotonic() - frame.timestamp), result)
         return result
 
-    def _predict(self, image: np.ndarray) -> Result:
-        """Preprocess, infer, decode; each stage timed into ``self.timings``."""
-        if self._engine_owner is not None:
-            raise UserInputError(f"expected predict() while no overlapped stream runs this model, got one open "
-                                 f"({self._engine_owner}); its thread owns the engine until it is closed (a with "
-                                 f"block closes it): close it, use overlap=False, or load the model a second time")
+    def step(self, image: np.ndarray) -> tuple[Result, StageTimes]:
+        """Preprocess, infer and decode one HxWx3 uint8 RGB image: (result, seconds per stage); no hooks.
+
+        The stage times are also ``model.timings``. A caller that times more than the
+        model (a live loop: capture, queueing) builds its own ``FrameTimings`` from them.
+
+        Example:
+            >>> result, times = model.step(image)                      # doctest: +SKIP
+            >>> times.infer == model.timings.infer                     # doctest: +SKIP
+            True
+        """
+        if self._lease is not None:
+            raise UserInputError(f"expected predict() while no lease holds this model's engine, got it leased to "
+                                 f"{self._lease.owner} until that is closed (a with block closes it): close it, "
+                                 f"use overlap=False, or load the model a second time")
         clock = time.perf_counter
         t0 = clock()
         transform = self.preprocessor(image, self._buffer)
@@ -105,21 +118,71 @@ class Model:
         outputs = self._infer()
         t2 = clock()
         result = self._decode(outputs, transform)
-        self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
-        return result
+        times = self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
+        return result, times
 
-    # An overlapped stream (edgevision.pipeline) preprocesses and infers in its own way and decodes here.
-    def _decode_outputs(self, outputs: list[np.ndarray], transform: Any) -> tuple[Result, float]:
-        """Decode the engine's outputs for a frame preprocessed with ``transform``: (result, seconds)."""
-        t0 = time.perf_counter()
-        result = self._decode(outputs, transform)
-        return result, time.perf_counter() - t0
+    def new_input(self) -> np.ndarray:
+        """A zeroed input tensor of the engine's shape and dtype that the caller owns (for ``preprocess``).
+
+        Example:
+            >>> staging = [model.new_input() for _ in range(3)]         # doctest: +SKIP
+        """
+        return np.zeros_like(self._buffer)
+
+    def preprocess(self, image: np.ndarray, out: np.ndarray) -> Transform:
+        """Preprocess an HxWx3 uint8 RGB image into ``out`` (from ``new_input()``); the ``Transform`` to decode with.
+
+        Example:
+            >>> tensor = model.new_input()                              # doctest: +SKIP
+            >>> transform = model.preprocess(image, tensor)             # doctest: +SKIP
+        """
+        return self.preprocessor(image, out)
+
+    def decode(self, outputs: Sequence[np.ndarray], transform: Transform) -> Result:
+        """The result of the engine's ``outputs`` for an image preprocessed with ``transform``.
+
+        Example:
+            >>> with model.lease(owner="my thread") as engine:          # doctest: +SKIP
+            ...     result = model.decode(engine.run(tensor), transform)
+        """
+        return self._decode(outputs, transform)
+
+    def lease(self, *, owner: str) -> EngineLease:
+        """The engine for ``owner`` alone until the lease is released: ``predict`` and a second lease raise till then.
+
+        ``owner`` says who holds it, in the error others get. See ``edgevision.lease``.
+
+        Example:
+            >>> with model.lease(owner="the overlapped stream of clip.mp4") as engine:   # doctest: +SKIP
+            ...     outputs = engine.run(tensor)
+        """
+        if self._lease is not None:
+            raise UserInputError(f"expected one overlapped stream per model at a time (one lease of its engine), "
+                                 f"got a second one ({owner}) while {self._lease.owner} holds it")
+        be = self.backend
+        self._lease = EngineLease(owner=owner, run=be.run, fresh_outputs=be.fresh_outputs,
+                                  on_release=self._lease_released)
+        return self._lease
+
+    def _lease_released(self, lease: EngineLease) -> None:
+        if self._lease is lease:
+            self._lease = None
+
+    @property
+    def leased_by(self) -> Optional[str]:
+        """The owner of the lease on the engine, or None when the model is free to ``predict``.
+
+        Example:
+            >>> model.leased_by is None                                 # doctest: +SKIP
+            True
+        """
+        return None if self._lease is None else self._lease.owner
 
     def on_frame(self, callback: Callback) -> Callback:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
-    def stream(self, source: Any, *, overlap: bool = False, **options: Any) -> Any:
+    def stream(self, source: Any, *, overlap: "bool | str" = "auto", **options: Any) -> Any:
         """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
 
         ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
@@ -128,10 +191,14 @@ class Model:
         ``on_event``). Returns an ``edgevision.pipeline.Stream``: it yields one
         ``Result`` per frame, with the frame and its ``FrameTimings`` at ``.frame`` and
         ``.timings``, ``.items()`` for (frame, result, timings), and ``.summary()``.
-        ``overlap=True`` infers the next frames in a thread of its own while this one
-        is decoded and written: a frame then costs about the inference alone. The
-        thread owns the engine until the stream is closed, so ``model.predict`` in
-        the loop raises; load the model twice for that.
+
+        An overlapped stream infers the next frames in a thread of its own while this one
+        is decoded and written: a frame then costs about the inference alone. The default
+        ``overlap="auto"`` overlaps when that pays (``edgevision.overlap.overlap_pays``: the
+        engine runs on an accelerator, or leaves a core free), as ``edgevision run`` does;
+        ``True``/``False`` force it, and ``stream.overlap`` says which runs. The thread
+        leases the engine until the stream is closed, so ``model.predict`` in the loop of
+        an overlapped stream raises: pass ``overlap=False``, or load the model twice.
 
         Example:
             >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP

@@ -7,13 +7,20 @@ drives. Iterating it yields one ``Result`` per frame; the frame and its
 ``run_sinks`` feeds every result to output sinks (``edgevision.sinks``) and turns
 Ctrl-C into a clean stop.
 
-With ``overlap=True`` the engine runs in a thread of its own
-(``edgevision.overlap``): while it infers frame N+1 (with N+2 queued behind it),
+With ``overlap=True`` the engine runs in a thread of its own (``edgevision.overlap``),
+on a lease of the model's engine: while it infers frame N+1 (with N+2 queued behind it),
 the caller decodes frame N, writes its output, and captures and preprocesses
 frame N+3 into a spare input tensor. The engines release the GIL while they run,
 so on a device with a core to spare (or an accelerator doing the inference) a
 frame costs about its inference time rather than the sum of the stages. Results
-still come in order; a live frame waits at most two inferences.
+still come in order; a live frame waits at most two inferences. The default,
+``overlap="auto"``, overlaps when ``edgevision.overlap.overlap_pays`` says it pays
+(the engine runs on an accelerator, or leaves a core free): ``edgevision run``'s rule too.
+
+The stream uses the model's public steps only (``Model.step``, or ``preprocess`` /
+``lease`` / ``decode`` overlapped), builds each frame's ``FrameTimings`` itself and
+emits them through ``model.hooks``, so the user's callbacks and timed stages see
+every frame.
 
 Example:
     >>> model = edgevision.load("detector.tflite")                    # doctest: +SKIP
@@ -26,20 +33,18 @@ Example:
 from __future__ import annotations
 
 import collections
-import math
 import time
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .errors import UserInputError
-from .hooks import STAGES, FrameTimings
-from .overlap import EngineThread
+from .hooks import FrameTimings
+from .lease import EngineLease
+from .overlap import EngineThread, Overlap, choose_overlap
 from .results import Result
+from .runstats import LatencyHistogram, RunStats  # noqa: F401 - LatencyHistogram: importable from here too
 from .sources import Frame, Source, open_source
-
-TIMED = (*STAGES, "total")
 
 
 class StreamItem(NamedTuple):
@@ -48,102 +53,6 @@ class StreamItem(NamedTuple):
     frame: Frame
     result: Result
     timings: FrameTimings
-
-
-class LatencyHistogram:
-    """Durations in fixed memory: log-spaced bins 0.23 % wide from 1 µs to 100 s, for medians over any run length.
-
-    Example:
-        >>> h = LatencyHistogram()
-        >>> for ms in (1, 2, 3, 4, 100):
-        ...     h.add(ms / 1000)
-        >>> round(1000 * h.quantile(0.5), 2)
-        3.0
-    """
-
-    PER_DECADE, LOW, DECADES = 1000, 1e-6, 8
-
-    def __init__(self) -> None:
-        self.counts = np.zeros(self.PER_DECADE * self.DECADES + 1, np.int64)
-        self.n = 0
-
-    def add(self, seconds: float) -> None:
-        i = int(math.log10(max(seconds, self.LOW) / self.LOW) * self.PER_DECADE + 0.5)
-        self.counts[min(i, len(self.counts) - 1)] += 1
-        self.n += 1
-
-    def quantile(self, q: float) -> float:
-        """The ``q`` quantile (0..1) in seconds; 0.0 before anything was added."""
-        if not self.n:
-            return 0.0
-        i = int(np.searchsorted(np.cumsum(self.counts), q * self.n, side="left"))
-        return self.LOW * 10 ** (i / self.PER_DECADE)
-
-
-class RunStats:
-    """Frame count, throughput and per-stage latency of a run: over the whole run and over the last frames.
-
-    Example:
-        >>> stats = RunStats()
-        >>> for i in range(3):
-        ...     stats.add(FrameTimings(0.0, 0.001, 0.004, 0.001, 0.006), now=10.0 + 0.1 * i)
-        >>> round(stats.fps(), 1), round(stats.summary()["median_ms"]["infer"], 2)   # bins 0.23 % wide
-        (10.0, 4.0)
-    """
-
-    def __init__(self, window: int = 60) -> None:
-        self.frames = 0
-        self.started = time.monotonic()
-        self.first_result: Optional[float] = None  # monotonic time of the first result
-        self.last_result: Optional[float] = None
-        self.first_seconds = 0.0  # the first frame's total, warm-up included; reported apart
-        self.histograms = {k: LatencyHistogram() for k in TIMED}
-        # The last ``window`` frames for the live view: a fixed ring, written in place.
-        self._recent = np.zeros((window, len(TIMED)))
-        self._recent_at = np.zeros(window)
-
-    def add(self, timings: FrameTimings, now: Optional[float] = None) -> None:
-        now = time.monotonic() if now is None else now
-        if self.first_result is None:
-            self.first_result, self.first_seconds = now, timings.total
-        self.last_result = now
-        slot = self.frames % len(self._recent_at)
-        for j, key in enumerate(TIMED):
-            value = getattr(timings, key)
-            self.histograms[key].add(value)
-            self._recent[slot, j] = value
-        self._recent_at[slot] = now
-        self.frames += 1
-
-    def fps(self) -> float:
-        """Steady-state results per second: from the first result to the last (the first frame's warm-up left out)."""
-        if self.frames > 1 and self.last_result and self.first_result and self.last_result > self.first_result:
-            return (self.frames - 1) / (self.last_result - self.first_result)
-        return 1.0 / self.first_seconds if self.frames == 1 and self.first_seconds > 0 else 0.0
-
-    def recent(self) -> dict[str, Any]:
-        """FPS and median milliseconds per stage over the last frames (what a live view shows)."""
-        n = min(self.frames, len(self._recent_at))
-        if n == 0:
-            return {"frames": 0, "fps": 0.0, "latency_ms": {k: 0.0 for k in TIMED}}
-        at = np.sort(self._recent_at[:n])
-        fps = (n - 1) / (at[-1] - at[0]) if n > 1 and at[-1] > at[0] else 0.0
-        if self.last_result is not None and time.monotonic() - self.last_result > 2.0:
-            fps = 0.0  # nothing for a while (a reconnect): the rate of old frames would mislead
-        medians = np.median(self._recent[:n], axis=0)
-        return {"frames": self.frames, "fps": round(fps, 2),
-                "latency_ms": {k: round(1000 * float(v), 3) for k, v in zip(TIMED, medians)}}
-
-    def summary(self) -> dict[str, Any]:
-        """Totals for the whole run: frames, seconds, fps, first-frame ms, median and p95 ms per stage."""
-        return {
-            "frames": self.frames,
-            "seconds": round(time.monotonic() - self.started, 3),
-            "fps": round(self.fps(), 3),
-            "first_frame_ms": round(1000 * self.first_seconds, 3),
-            "median_ms": {k: round(1000 * h.quantile(0.5), 3) for k, h in self.histograms.items()},
-            "p95_ms": {k: round(1000 * h.quantile(0.95), 3) for k, h in self.histograms.items()},
-        }
 
 
 class _Prepared(NamedTuple):
@@ -161,34 +70,33 @@ class Stream:
     ``source`` is a URI or path (opened with ``open_source(source, **options)``:
     ``size``, ``fps``, ``loop``, ``max_frames``, ``timeout``, ``on_event``) or an
     already open ``Source``. Closing the stream (or leaving its ``with`` block)
-    closes the source it opened. ``overlap=True`` infers the next frames in a
-    thread of its own while this one is decoded (see the module docstring).
+    closes the source it opened and releases the model's engine. ``overlap=True``
+    infers the next frames in a thread of its own while this one is decoded,
+    ``False`` runs the stages one after another, ``"auto"`` chooses (see the module
+    docstring); ``stream.overlap`` says which runs.
     """
 
-    def __init__(self, model: Any, source: "str | Path | Source", *, overlap: bool = False, **options: Any) -> None:
+    def __init__(self, model: Any, source: "str | Path | Source", *, overlap: Overlap = "auto",
+                 **options: Any) -> None:
         if isinstance(source, Source) and options:
             raise TypeError(f"expected source options only with a URI or path, got an open source and "
                             f"{', '.join(sorted(options))}")
         self.model = model
+        # Decided before the source opens (a bad value leaves nothing open); "auto" asks the backend what runs.
+        self.overlap = choose_overlap(overlap, model.backend.info()) if isinstance(overlap, str) else bool(overlap)
         self.source: Source = source if isinstance(source, Source) else open_source(source, **options)
         self.stats = RunStats()
         self.frame: Optional[Frame] = None
         self.result: Optional[Result] = None
         self.timings: Optional[FrameTimings] = None
-        self._latest: Optional[FrameTimings] = None
         self._closed = False
-        self.overlap = bool(overlap)
-        self._engine: Optional[EngineThread] = None  # overlap: started by the first next(), so opening consumes nothing
+        self._lease: Optional[EngineLease] = None  # overlap: taken by the first next(), so opening consumes nothing
+        self._engine: Optional[EngineThread] = None
         self._staging: list[np.ndarray] = []  # overlap: input tensors, filled and inferred in turn
         self._slot = 0
         self._inflight: "collections.deque[_Prepared]" = collections.deque()  # submitted, oldest first
         self._ended = False  # overlap: the source has no more frames (or raised)
         self._deferred: Optional[Exception] = None  # the source's error, raised after the frames in flight
-        # The model's own hook gives the timings predict_frame measured (user stages included).
-        self._hook = model.on_frame(self._on_frame)
-
-    def _on_frame(self, timings: FrameTimings, result: Any) -> None:
-        self._latest = timings
 
     def __iter__(self) -> "Stream":
         return self
@@ -204,10 +112,18 @@ class Stream:
         except StopIteration:
             self.close()
             raise
-        result = self.model.predict_frame(frame, capture=time.perf_counter() - start)
-        self.frame, self.result, self.timings = frame, result, self._latest
-        self.stats.add(self._latest)  # type: ignore[arg-type]
+        capture = time.perf_counter() - start
+        result, t = self.model.step(frame.image)
+        self._emit(frame, result, FrameTimings(capture, t.preprocess, t.infer, t.decode,
+                                               time.monotonic() - frame.timestamp))
         return result
+
+    def _emit(self, frame: Frame, result: Result, timings: FrameTimings) -> None:
+        """Hand the frame's timings to the model's hooks (which add the user's timed stages) and keep them."""
+        hooks = self.model.hooks
+        hooks.emit(timings, result)
+        self.frame, self.result, self.timings = frame, result, hooks.last
+        self.stats.add(self.timings)  # type: ignore[arg-type]
 
     DEPTH = 2  # overlap: frames submitted to the engine at once (one running, one queued)
 
@@ -225,20 +141,16 @@ class Stream:
         t0 = clock()
         # DEPTH + 1 tensors in turn: the one filled now was last used DEPTH + 1 frames ago, and collected.
         self._slot = (self._slot + 1) % len(self._staging)
-        transform = self.model.preprocessor(frame.image, self._staging[self._slot])
+        transform = self.model.preprocess(frame.image, self._staging[self._slot])
         return _Prepared(frame, transform, t0 - start, clock() - t0)
 
     def _next_overlapped(self) -> Result:
         """The oldest frame's result, with the next frames captured, preprocessed and queued for the engine."""
         model = self.model
         if self._engine is None:
-            if model._engine_owner is not None:
-                raise UserInputError(f"expected one overlapped stream per model at a time, got a second one "
-                                     f"while {model._engine_owner} runs")
-            model._engine_owner = f"the overlapped stream of {self.source.name}"
-            buffer = model.backend.input_buffer()
-            self._staging = [np.zeros_like(buffer) for _ in range(self.DEPTH + 1)]
-            self._engine = EngineThread(model.backend, self.DEPTH)
+            self._lease = model.lease(owner=f"the overlapped stream of {self.source.name}")
+            self._staging = [model.new_input() for _ in range(self.DEPTH + 1)]
+            self._engine = EngineThread(self._lease, self.DEPTH)
         while not self._ended and len(self._inflight) < self.DEPTH:  # while the engine runs what it has
             prepared = self._prepare()
             if prepared is None:
@@ -254,13 +166,12 @@ class Stream:
             raise StopIteration
         outputs, infer = self._engine.collect()
         current = self._inflight.popleft()
-        result, decode = model._decode_outputs(outputs, current.transform)
-        model.timings = type(model.timings)(current.preprocess, infer, decode)
+        t0 = time.perf_counter()
+        result = model.decode(outputs, current.transform)
+        decode = time.perf_counter() - t0
         frame = current.frame
-        model.hooks.emit(FrameTimings(current.capture, current.preprocess, infer, decode,
-                                      time.monotonic() - frame.timestamp), result)  # sets _latest, user stages on
-        self.frame, self.result, self.timings = frame, result, self._latest
-        self.stats.add(self._latest)  # type: ignore[arg-type]
+        self._emit(frame, result, FrameTimings(current.capture, current.preprocess, infer, decode,
+                                               time.monotonic() - frame.timestamp))
         return result
 
     def items(self) -> Iterator[StreamItem]:
@@ -280,18 +191,17 @@ class Stream:
                 "gap_seconds": round(source.gap_seconds, 3)}
 
     def close(self) -> None:
-        """Close the source and detach from the model's hooks; safe to call twice."""
+        """Stop the engine thread, release the model's engine and close the source; safe to call twice."""
         if self._closed:
             return
         self._closed = True
         try:
-            self.model.hooks.remove(self._hook)
-        except ValueError:
-            pass
-        if self._engine is not None:
-            self._engine.stop()
-            self.model._engine_owner = None
-        self.source.close()
+            if self._engine is not None:
+                self._engine.stop()
+        finally:
+            if self._lease is not None:
+                self._lease.release()
+            self.source.close()
 
     def __enter__(self) -> "Stream":
         return self

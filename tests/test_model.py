@@ -172,3 +172,36 @@ def test_a_raw_tensor_runs_fed_as_it_is_or_cast_into_the_input(zoo, backend, fmt
         np.testing.assert_array_equal(a, c)
     other = [np.array(o) for o in be.run(np.zeros_like(x))]
     assert not np.array_equal(other[0], ready[0])  # the tensor given is the one that ran
+
+
+@pytest.mark.parametrize("backend,fmt", [("litert", "tflite"), ("openvino", "openvino")], ids=["litert", "openvino"])
+def test_step_is_predict_without_the_hooks(zoo, scene, backend, fmt):
+    model = edgevision.load(zoo["yolo"][fmt], backend=backend, decoder="yolo", score_threshold=0.0,
+                            max_detections=20)
+    expected = model.predict(scene.image)
+    assert len(expected) > 0
+    seen = []
+    model.on_frame(lambda t, r: seen.append(t))
+    result, times = model.step(scene.image)
+    assert seen == []  # a step emits nothing: its caller decides what a frame's timings are
+    assert times is model.timings and min(times) >= 0 and times.infer > 0
+    np.testing.assert_array_equal(result.xyxy, expected.xyxy)
+    np.testing.assert_array_equal(result.class_id, expected.class_id)
+    np.testing.assert_array_equal(result.confidence, expected.confidence)
+
+
+@pytest.mark.parametrize("backend,fmt", [("litert", "tflite"), ("openvino", "openvino")], ids=["litert", "openvino"])
+def test_the_pieces_of_a_step_on_a_tensor_of_ones_own_give_its_result(zoo, scene, backend, fmt):
+    """new_input, preprocess, a lease's run and decode: what an overlapped stream does, from public API only."""
+    model = edgevision.load(zoo["yolo"][fmt], backend=backend, decoder="yolo", resize="letterbox",
+                            score_threshold=0.0, max_detections=20)
+    expected = model.predict(scene.image)
+    assert len(expected) > 0
+    tensor = model.new_input()
+    assert tensor.shape == tuple(model.info()["input"]["shape"]) and not tensor.any()
+    transform = model.preprocess(scene.image, tensor)
+    assert transform.pad != (0, 0)  # letterboxed: the transform is what maps boxes back
+    with model.lease(owner="this test") as engine:
+        result = model.decode(engine.run(tensor), transform)
+    np.testing.assert_array_equal(result.xyxy, expected.xyxy)
+    np.testing.assert_array_equal(result.class_id, expected.class_id)

@@ -212,7 +212,7 @@ def test_overlapped_stream_gives_the_sequential_results_in_order(tmp_path, backe
                             backend=backend)
     assert model.backend.fresh_outputs is (backend == "onnxruntime")
     video = _video(tmp_path / "clip.avi")
-    sequential = _records(model.stream(video))
+    sequential = _records(model.stream(video, overlap=False))
     overlapped = _records(model.stream(video, overlap=True))
     assert [r[0] for r in overlapped] == list(range(30))
     assert overlapped == sequential
@@ -280,3 +280,49 @@ def test_an_overlapped_stream_owns_the_engine_until_it_is_closed(model):
             next(model.stream(SYNTHETIC, overlap=True))
     assert isinstance(model.predict(image), Detections)  # closed: the model is the caller's again
     assert len(list(model.stream(SYNTHETIC, max_frames=3, overlap=True))) == 3
+
+
+def test_an_overlapped_stream_releases_the_engine_when_its_source_raises(model):
+    from edgevision.errors import SourceError
+    from edgevision.sources import Frame, Source
+
+    class Dying(Source):
+        def __init__(self):
+            super().__init__("dying://")
+            self.n = 0
+
+        def _next_frame(self):
+            self.n += 1
+            if self.n == 3:
+                raise SourceError("expected frames from dying://, got an unplugged camera")
+            return Frame(np.zeros((120, 160, 3), np.uint8), self.n - 1, 0.0)
+
+    with pytest.raises(SourceError, match="unplugged camera"):
+        with Stream(model, Dying(), overlap=True) as stream:
+            for _ in stream:
+                assert model.leased_by == "the overlapped stream of dying://"
+    assert model.leased_by is None and isinstance(model.predict(np.zeros((120, 160, 3), np.uint8)), Detections)
+
+
+def test_overlap_auto_is_the_rule_edgevision_run_uses(tmp_path):
+    from edgevision.backends import default_threads
+    from edgevision.overlap import overlap_pays
+
+    path = _onnx_models.bright_spot_detector(tmp_path / "det.onnx")
+    for threads in sorted({1, default_threads()}):
+        model = edgevision.load(path, threads=threads)
+        with model.stream(SYNTHETIC, max_frames=2) as stream:  # overlap="auto", the default
+            assert stream.overlap is overlap_pays(model.backend.info(), default_threads())
+            assert stream.overlap is (threads < default_threads())  # on the CPU: only with a core to spare
+            assert len(list(stream)) == 2
+        assert model.leased_by is None
+        for forced in (True, False):  # --overlap / --no-overlap
+            with model.stream(SYNTHETIC, overlap=forced) as stream:
+                assert stream.overlap is forced
+
+
+def test_a_bad_overlap_is_one_typed_error_before_the_source_opens(model):
+    from edgevision.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="expected overlap=True, False or 'auto', got 'always'"):
+        model.stream("/no/such/video.mp4", overlap="always")  # the missing file is not what fails

@@ -107,7 +107,7 @@ def infer_step(model: Any, seed: int) -> Step:
     backend, clock = model.backend, time.perf_counter
     w, h = model.input_size
     noise = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    model.preprocessor(noise, backend.input_buffer())
+    model.preprocess(noise, backend.input_buffer())
     infer = backend.infer
 
     def step(i: int) -> float:
@@ -158,7 +158,6 @@ def overlapped_fps(model: Any, feed: "RandomFrames | SourceFrames", frames: int)
     >>> overlapped_fps(model, RandomFrames((640, 480), seed=0), 200)["fps"]  # doctest: +SKIP
     281.4
     """
-    from ..pipeline import Stream
     from ..sources import Frame, Source
 
     class Feed(Source):
@@ -175,7 +174,7 @@ def overlapped_fps(model: Any, feed: "RandomFrames | SourceFrames", frames: int)
             self.i += 1
             return Frame(image, self.i - 1, time.monotonic(), name)
 
-    with Stream(model, Feed(), overlap=True) as stream:
+    with model.stream(Feed(), overlap=True) as stream:
         for _ in stream:
             pass
         summary = stream.summary()

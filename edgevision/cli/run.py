@@ -89,25 +89,6 @@ class _Header:
         pass
 
 
-def overlap_pays(backend_info: dict[str, Any], cores: int) -> bool:
-    """Whether overlapping is the better default: the engine runs on an accelerator, or leaves a core free.
-
-    With as many engine threads as cores, the rest of the pipeline takes cores from the engine
-    and slows every inference: on 2 cores, a 256x256 MobileNetV2 detector ran at 330 fps
-    overlapped and 340 fps not, with two more frames of latency overlapped.
-
-    Example:
-        >>> overlap_pays({"device": "CPU", "threads": 1}, 4), overlap_pays({"device": "CPU", "threads": 4}, 4)
-        (True, False)
-        >>> overlap_pays({"device": "edgetpu", "threads": 4}, 4)
-        True
-    """
-    if str(backend_info.get("device", "CPU")).upper().split(",")[0] not in ("CPU", ""):
-        return True
-    threads = backend_info.get("threads")
-    return bool(threads) and int(threads) < cores
-
-
 def summary_line(summary: dict[str, Any]) -> str:
     """The human summary of a run, one line."""
     med = summary["median_ms"]
@@ -168,12 +149,8 @@ def run(args: argparse.Namespace) -> int:
         model = load_model(args)
         if view is not None:
             view.title = f"edgevision · {model.info()['artifact']['file']}"
-        overlap = args.overlap
-        if overlap is None:
-            from ..backends.base import default_threads
-
-            overlap = overlap_pays(model.backend.info(), default_threads())
-        stream = Stream(model, source, overlap=overlap)
+        # No flag: the rule Model.stream uses too (edgevision.overlap.overlap_pays).
+        stream = Stream(model, source, overlap="auto" if args.overlap is None else args.overlap)
         header = _Header(model)
         if view is not None:
             print(f"live view: {view.url}", file=sys.stderr, flush=True)

@@ -57,7 +57,7 @@ def test_overlap_times_the_same_frames_through_an_overlapped_stream(classifier, 
     o = run["fps"]["overlapped"]
     assert o["frames"] == 9 and o["fps"] > 0 and o["infer_median_ms"] > 0 and "overlap=True" in o["how"]
     assert o["fps_x_median_infer"] == pytest.approx(o["fps"] * o["infer_median_ms"] / 1000, rel=1e-3)
-    assert model._engine_owner is None  # the stream was closed: the model is the caller's again
+    assert model.leased_by is None  # the stream was closed: the model is the caller's again
     assert any(line.startswith("  FPS overlapped ") for line in render_run(run))
     assert {r["fps_overlapped"] for r in csv_rows({"runs": [run]})} == {o["fps"]}
     assert f"{o['fps']:.1f} overlapped</b>" in html_run(run, 0)
