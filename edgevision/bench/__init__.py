@@ -20,7 +20,6 @@ from .engines import compare_rounds, run_engine
 from .export import check_writable, to_csv, to_json, write_atomic
 from .html import render_html
 from .matrix import bench_matrix, make_report, plan_matrix
-from .progress import ProgressBar
 from .runner import BenchConfig, InputKind, bench, run_bench
 from .sampler import DeviceSampler
 from .stats import Summary, fps_figures, summarize
@@ -28,6 +27,6 @@ from .text import render_text
 
 __all__ = [
     "BenchConfig", "InputKind", "bench", "run_bench", "bench_matrix", "plan_matrix", "make_report",
-    "compare_rounds", "run_engine", "DeviceSampler", "Summary", "summarize", "fps_figures", "ProgressBar",
+    "compare_rounds", "run_engine", "DeviceSampler", "Summary", "summarize", "fps_figures",
     "render_text", "render_html", "to_json", "to_csv", "check_writable", "write_atomic",
 ]
