@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, TextIO
@@ -193,18 +194,19 @@ def run(args: argparse.Namespace) -> int:
             label = target or path.name
             run_ = run_bench(_loader(args, target), config, label=label, progress=progress(label))
             report = make_report([run_], config)
-    report["command"] = _command()
+    command = _command()
+    report = dataclasses.replace(report, command=tuple(command) if command else None)
     failures, codes = [], []
-    for r in report["runs"]:
-        if r["status"] != "ok":
-            failures.append(f"{r['label']}: {r['error']['type']}: {r['error']['message']}")
-            codes.append(r["error"]["exit_code"])
-        elif "error" in r.get("compare", {}):
-            failures.append(f"{r['label']}: compare: {r['compare']['error']}")
-            codes.append(r["compare"]["exit_code"])
+    for r in report.runs:
+        if not r.ok and r.error:
+            failures.append(f"{r.label}: {r.error.type}: {r.error.message}")
+            codes.append(r.error.exit_code)
+        elif r.compare and "error" in r.compare:
+            failures.append(f"{r.label}: compare: {r.compare['error']}")
+            codes.append(r.compare["exit_code"])
     if args.json:
         print(to_json(report))
-        for w in report["warnings"]:
+        for w in report.warnings:
             print(f"edgevision bench: warning: {w}", file=sys.stderr)
     else:
         sys.stdout.write(render_text(report))
@@ -214,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_atomic(args.report, render_html(report))
     if failures:
-        more = " (the other results were still reported)" if len(report["runs"]) > 1 else ""
+        more = " (the other results were still reported)" if len(report.runs) > 1 else ""
         error = BenchFailed("; ".join(failures) + more)
         error.exit_code = codes[0]
         raise error
