@@ -27,11 +27,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..cli.console import progress
 from ..errors import UserInputError
 from ..preprocess import InputFormat, Preprocessor
 from ..sources import IMAGE_SUFFIXES, read_image
 from .base import Calibration
-from .progress import Progress
 
 SYNTHETIC_WARNING = ("calibrating on {n} synthetic images, not your data: int8 ranges fitted to them can cost "
                      "accuracy on real frames; pass --calibration DIR with a few hundred real images")
@@ -70,11 +70,10 @@ def calibration_from_images(images: Sequence[Path], fmt: InputFormat, shape: Seq
     pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.float32)
     chosen = _spread(list(images), limit)
     out = np.empty((len(chosen), *shape[1:]), np.float32)
-    progress = Progress(len(chosen), label)
-    for i, path in enumerate(chosen):
-        pre(read_image(path), out[i:i + 1])
-        progress.update()
-    progress.close()
+    with progress(len(chosen), label) as bar:  # stderr as it is now: the CLI's, not the one held from C++
+        for i, path in enumerate(chosen):
+            pre(read_image(path), out[i:i + 1])
+            bar.update()
     return Calibration(out, origin=f"images: {len(chosen)} from {Path(chosen[0]).parent}")
 
 

@@ -85,9 +85,9 @@ def compare_model(path: Path, fmt: str, args: argparse.Namespace) -> dict[str, A
             elif side == "ours":
                 run = run_bench(lambda: edgevision.load(path, threads=args.threads, task="classification"), config,
                                 label=path.name)
-                got["ours"] = run["infer_only"]["median"]
-                got["ours_pipeline_infer"] = run["stages"]["infer"]["median"]
-                got["runtime"] = run["runtime"]
+                got["ours"] = run.infer_only.summary.median
+                got["ours_pipeline_infer"] = run.stages["infer"].median
+                got["runtime"] = dict(run.runtime)
             else:
                 got["tool"] = run_engine(path, fmt, threads=args.threads, runs=args.runs, warmup=args.warmup,
                                          input_dtype="uint8" if fmt == "tflite" else "float32")

@@ -22,9 +22,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Union
 
 from ..errors import UserInputError
+from .report import BenchReport, as_report
 from .stats import STAT_KEYS
 from .text import STAGE_ORDER
 
@@ -71,15 +72,17 @@ def write_atomic(path: "str | Path", text: str) -> Path:
     return path
 
 
-def to_json(report: dict[str, Any], *, samples: bool = True, indent: int | None = None) -> str:
-    """The report as JSON; ``samples=False`` leaves out the per-frame latencies and raw device samples.
+def to_json(report: Union[BenchReport, Mapping[str, Any]], *, samples: bool = True, indent: int | None = None) -> str:
+    """The report as JSON (``BenchReport.to_dict``); ``samples=False`` leaves out the per-frame latencies and raw
+    device samples. A plain dict is written as it is.
 
     >>> to_json({"runs": []})
     '{"runs": []}'
     """
+    data = report.to_dict() if isinstance(report, BenchReport) else dict(report)
     if not samples:
-        report = {**report, "runs": [_without_samples(r) for r in report["runs"]]}
-    return json.dumps(report, indent=indent, default=str)
+        data = {**data, "runs": [_without_samples(r) for r in data["runs"]]}
+    return json.dumps(data, indent=indent, default=str)
 
 
 def _without_samples(run: dict) -> dict:
@@ -89,43 +92,46 @@ def _without_samples(run: dict) -> dict:
     return run
 
 
-def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def csv_rows(report: Union[BenchReport, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per run and stage (a failed run: one row with its error), the run's context on every row.
 
     >>> csv_rows({"runs": [{"label": "coral-usb", "status": "failed", "error": {"type": "E", "message": "m"}}]})[0]["error"]
     'E: m'
     """
     rows = []
-    for run in report["runs"]:
-        m, rt, inp, c = run.get("model", {}), run.get("runtime", {}), run.get("input", {}), run.get("counts", {})
-        meta = {"label": run["label"], "status": run["status"], "target": m.get("target"), "format": m.get("format"),
-                "precision": m.get("precision"), "size_bytes": m.get("size_bytes"), "backend": rt.get("backend"),
+    for run in as_report(report).runs:
+        m, rt, inp, c = run.model, run.runtime, run.input, run.counts
+        meta = {"label": run.label, "status": run.status.value, "target": m.target, "format": m.format,
+                "precision": m.precision, "size_bytes": m.size_bytes, "backend": rt.get("backend"),
                 "runtime_version": rt.get("version"), "device": rt.get("device"), "threads": rt.get("threads"),
-                "input_shape": "x".join(map(str, inp.get("shape") or [])), "input_dtype": inp.get("dtype"),
-                "input_kind": inp.get("kind"), "warmup": c.get("warmup"), "runs": c.get("runs")}
-        if run["status"] != "ok":
-            rows.append({**meta, "error": f"{run['error']['type']}: {run['error']['message']}"})
+                "input_shape": "x".join(map(str, inp.shape or [])) if inp else "",
+                "input_dtype": inp.dtype if inp else None, "input_kind": inp.kind.value if inp else None,
+                "warmup": c.warmup if c else None, "runs": c.runs if c else None}
+        if not run.ok:
+            e = run.error
+            rows.append({**meta, "error": f"{e.type}: {e.message}" if e else None})
             continue
-        engine = (run.get("compare") or {}).get("engine") or {}
-        common = {"fps_from_mean_total": run["fps"]["from_mean_total"],
-                  "fps_wall": run["fps"]["frames_per_wall_second"],
-                  "fps_overlapped": (run["fps"].get("overlapped") or {}).get("fps"), "init_ms": run["init_ms"],
-                  "first_inference_ms": run["first_inference_ms"],
-                  "peak_rss_mb": run["memory"]["peak_rss_mb"], "governor": run.get("device_state", {}).get("governor")}
+        compare = run.compare or {}
+        engine = compare.get("engine") or {}
+        o = run.fps.overlapped
+        common = {"fps_from_mean_total": run.fps.from_mean_total, "fps_wall": run.fps.frames_per_wall_second,
+                  "fps_overlapped": o.fps if o else None, "init_ms": run.startup.init_ms,
+                  "first_inference_ms": run.startup.first_predict_ms, "peak_rss_mb": run.memory.peak_rss_mb,
+                  "governor": run.device_state.get("governor")}
         for stage in STAGE_ORDER:
-            if stage in run["stages"]:
-                s = run["stages"][stage]
-                rows.append({**meta, **common, "stage": stage, "n": s["n"], **{f"{k}_ms": s[k] for k in STAT_KEYS}})
-        if run.get("infer_only"):  # back to back on a random tensor: the row the engine tool is compared with
-            s = run["infer_only"]
-            rows.append({**meta, **common, "stage": "infer_only", "n": s["n"], "warmup": s["warmup"],
-                         **{f"{k}_ms": s[k] for k in STAT_KEYS}, "compare_tool": engine.get("tool"),
-                         "compare_tool_median_ms": engine.get("median_ms"),
-                         "compare_ratio": (run.get("compare") or {}).get("ratio")})
+            if stage in run.stages:
+                s = run.stages[stage]
+                rows.append({**meta, **common, "stage": stage, "n": s.n,
+                             **{f"{k}_ms": getattr(s, k) for k in STAT_KEYS}})
+        if run.infer_only:  # back to back on a random tensor: the row the engine tool is compared with
+            s = run.infer_only.summary
+            rows.append({**meta, **common, "stage": "infer_only", "n": s.n, "warmup": run.infer_only.warmup,
+                         **{f"{k}_ms": getattr(s, k) for k in STAT_KEYS}, "compare_tool": engine.get("tool"),
+                         "compare_tool_median_ms": engine.get("median_ms"), "compare_ratio": compare.get("ratio")})
     return rows
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: Union[BenchReport, Mapping[str, Any]]) -> str:
     """CSV text of ``csv_rows`` with a fixed header.
 
     >>> to_csv({"runs": []}).split(",")[:3]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Union
 
 from . import svg
+from .report import BenchReport, BenchRun, as_report, as_run
 from .stats import STAT_KEYS
 from .text import STAGE_ORDER, counts_tag, fmt_fidelity, fmt_size, runtime_line
 
@@ -52,58 +53,57 @@ def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
     return f"<table><tr>{th}</tr>{''.join(body)}</table>"
 
 
-def _matrix(report: dict) -> str:
-    overlapped = any((r.get("fps") or {}).get("overlapped") for r in report["runs"])
+def _matrix(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+    report = as_report(report)
+    overlapped = any(r.fps and r.fps.overlapped for r in report.runs)
     rows = []
-    for run in report["runs"]:
-        m = run.get("model", {})
-        cells = [escape(run["label"]), escape(str(m.get("format", "-"))), escape(str(m.get("precision", "-"))),
-                 fmt_size(m.get("size_bytes")), escape(fmt_fidelity(m.get("fidelity")))]
-        if run["status"] == "ok":
-            inf, tot = run["stages"]["infer"], run["stages"]["total"]
-            cells += [f"{run['infer_only']['median']:.3f}", f"{inf['median']:.3f}", f"{inf['p95']:.3f}",
-                      f"{tot['median']:.3f}", f"{tot['p95']:.3f}",
-                      f"{run['fps']['from_mean_total']:.1f}",
-                      *([f"{run['fps']['overlapped']['fps']:.1f}" if run["fps"].get("overlapped") else ""]
-                        if overlapped else []),
-                      escape(runtime_line(run["runtime"]))]
+    for run in report.runs:
+        m = run.model
+        cells = [escape(run.label), escape(str(m.format or "-")), escape(str(m.precision or "-")),
+                 fmt_size(m.size_bytes), escape(fmt_fidelity(m.fidelity))]
+        if run.ok:
+            inf, tot, ovl = run.stages["infer"], run.stages["total"], run.fps.overlapped
+            cells += [f"{run.infer_only.summary.median:.3f}", f"{inf.median:.3f}", f"{inf.p95:.3f}",
+                      f"{tot.median:.3f}", f"{tot.p95:.3f}", f"{run.fps.from_mean_total:.1f}",
+                      *([f"{ovl.fps:.1f}" if ovl else ""] if overlapped else []),
+                      escape(runtime_line(run.runtime))]
         else:
-            e = run["error"]
-            cells.append((f'<span class="err">error: {escape(e["type"])}: {escape(e["message"])}</span>',
+            e = run.error
+            cells.append((f'<span class="err">error: {escape(e.type)}: {escape(e.message)}</span>',
                           7 + overlapped))
         rows.append(cells)
-    for s in report.get("skipped", []):
-        rows.append([escape(s["target"]), escape(s["format"]), "", "", "",
-                     (f'<span class="meta">skipped: {escape(s["reason"])}</span>', 7 + overlapped)])
+    for s in report.skipped:
+        rows.append([escape(s.target), escape(str(s.format)), "", "", "",
+                     (f'<span class="meta">skipped: {escape(s.reason)}</span>', 7 + overlapped)])
     head = ["target", "format", "precision", "size", "fidelity", "infer-only p50 ms", "infer p50 ms", "infer p95 ms",
             "total p50 ms",
             "total p95 ms", "FPS", *(["FPS overlapped"] if overlapped else []), "runtime"]
     table = _table(head, rows, left=5)
-    ok = report["runs"]  # failed rows keep their place (drawn as "failed")
-    labels = [r["label"] for r in ok]
+    runs = report.runs  # failed rows keep their place (drawn as "failed")
+    labels = [r.label for r in runs]
     charts = []
     for stage in ("infer", "total"):
-        series = {f"{stage} p50": [r["stages"][stage]["median"] if r["status"] == "ok" else None for r in ok],
-                  f"{stage} p95": [r["stages"][stage]["p95"] if r["status"] == "ok" else None for r in ok]}
+        series = {f"{stage} p50": [r.stages[stage].median if r.ok else None for r in runs],
+                  f"{stage} p95": [r.stages[stage].p95 if r.ok else None for r in runs]}
         if stage == "infer":
-            series["infer-only p50"] = [r["infer_only"]["median"] if r["status"] == "ok" else None for r in ok]
+            series["infer-only p50"] = [r.infer_only.summary.median if r.ok else None for r in runs]
         charts.append(_figure(svg.bars(labels, series, title=f"{stage} latency per target (ms)"), f"bars-{stage}"))
     return table + '<div class="grid">' + "".join(charts) + "</div>"
 
 
-def _stage_table(run: dict) -> str:
-    rows = [[stage] + [f"{run['stages'][stage][k]:.3f}" for k in STAT_KEYS] + [str(run["stages"][stage]["n"])]
-            for stage in STAGE_ORDER if stage in run["stages"]]
-    if run.get("infer_only"):
-        only = run["infer_only"]
-        rows.append(["infer only*"] + [f"{only[k]:.3f}" for k in STAT_KEYS] + [str(only["n"])])
+def _stage_table(run: BenchRun) -> str:
+    rows = [[stage] + [f"{getattr(run.stages[stage], k):.3f}" for k in STAT_KEYS] + [str(run.stages[stage].n)]
+            for stage in STAGE_ORDER if stage in run.stages]
+    if run.infer_only:
+        only = run.infer_only.summary
+        rows.append(["infer only*"] + [f"{getattr(only, k):.3f}" for k in STAT_KEYS] + [str(only.n)])
     return _table(["stage (ms)", *STAT_KEYS, "n"], rows) + (
         '<p class="meta">* infer alone, back to back on a seeded random input tensor (how litert-benchmark and '
         "benchmark_app time it); the other rows are the pipeline, frame by frame.</p>")
 
 
-def _device(run: dict) -> str:
-    state = run.get("device_state", {})
+def _device(run: BenchRun) -> str:
+    state = run.device_state
     rows = []
     for key, label in (("temperature_c", "temperature °C"), ("cpu_freq_mhz", "CPU clock MHz"),
                        ("power_mw", "power mW"), ("devfreq_mhz", "devfreq clock MHz")):
@@ -131,50 +131,52 @@ def _device(run: dict) -> str:
                 series[name][0].append(s["t"])
                 series[name][1].append(v)
         if series and len(raw) > 1:
-            charts.append(_figure(svg.lines(series, title=title, ylabel=title), f"device-{key}-{run['label']}"))
+            charts.append(_figure(svg.lines(series, title=title, ylabel=title), f"device-{key}-{run.label}"))
     return html + ('<div class="grid">' + "".join(charts) + "</div>" if charts else "")
 
 
-def _run(run: dict, index: int) -> str:
-    label = escape(run["label"])
-    if run["status"] != "ok":
-        e = run["error"]
+def _compare(cmp: Mapping[str, Any]) -> str:
+    if "error" in cmp or "note" in cmp:
+        return (f'<p class="{"err" if "error" in cmp else "meta"}">compare: '
+                f'{escape(cmp.get("error") or cmp["note"])}</p>')
+    e = cmp["engine"]
+    return (f'<p>compare: edgevision infer-only median <b>{cmp["ours_infer_median_ms"]:.3f} ms</b> vs '
+            f'{escape(e["tool"])} median <b>{e["median_ms"]:.3f} ms</b> → '
+            f'ratio <b>{cmp["ratio"]:.3f}</b> (median of the per-round ratios; pooled {cmp["ratio_pooled"]:.3f})'
+            f' [threads={e["threads"]}, {e["runs"]} runs; {cmp["rounds"]} alternating rounds, per round: '
+            f'{escape(", ".join(f"{r:.3f}" for r in cmp["round_ratios"]))}]<br>'
+            f'{escape(e["tool"])} times: {escape(e["what_it_times"])}<br>'
+            f'<code>{escape(" ".join(e["command"]))}</code>'
+            + (f'<br>config.json: <code>{escape(str(e["load_config"]))}</code>' if e.get("load_config")
+               else "") + "</p>")
+
+
+def _run(run: Union[BenchRun, Mapping[str, Any]], index: int) -> str:
+    run = as_run(run)
+    label = escape(run.label)
+    if not run.ok:
+        e = run.error
         return (f'<section class="run" id="run-{index}"><h2>{label}</h2>'
-                f'<p class="err">failed: {escape(e["type"])}: {escape(e["message"])}</p></section>')
-    m, inp, c = run["model"], run["input"], run["counts"]
+                f'<p class="err">failed: {escape(e.type)}: {escape(e.message)}</p></section>')
+    m, inp, c, start, fps = run.model, run.input, run.counts, run.startup, run.fps
     parts = [
         f'<section class="run" id="run-{index}"><h2>{label}</h2>',
-        f'<p><code>{escape(Path(m["file"]).name)}</code> · {escape(str(m["format"]))}, {escape(str(m["precision"]))},'
-        f' {fmt_size(m.get("size_bytes"))} · {escape(runtime_line(run["runtime"]))}</p>',
-        f'<p class="meta">input {escape(str(inp["shape"]))} {escape(str(inp["dtype"]))} · '
-        f'<b>{escape(inp["kind"])} input</b>: {escape(inp["description"])}<br>init {run["init_ms"]:.1f} ms '
-        f'(load + compile) · first inference {run["first_inference_ms"]:.2f} ms (infer {run["first_infer_ms"]:.2f} ms)'
-        f' · {c["warmup"]} warm-up + {c["runs"]} timed runs in {c["timed_wall_s"]:.2f} s · {escape(counts_tag(run))}'
-        f'<br>FPS {run["fps"]["from_mean_total"]:.1f} (1 / mean total) · {run["fps"]["frames_per_wall_second"]:.1f} '
+        f'<p><code>{escape(Path(str(m.file)).name)}</code> · {escape(str(m.format))}, {escape(str(m.precision))},'
+        f' {fmt_size(m.size_bytes)} · {escape(runtime_line(run.runtime))}</p>',
+        f'<p class="meta">input {escape(str(inp.to_dict()["shape"]))} {escape(str(inp.dtype))} · '
+        f'<b>{escape(inp.kind.value)} input</b>: {escape(inp.description)}<br>init {start.init_ms:.1f} ms '
+        f'(load + compile) · first inference {start.first_predict_ms:.2f} ms (infer {start.first_infer_ms:.2f} ms)'
+        f' · {c.warmup} warm-up + {c.runs} timed runs in {c.timed_wall_s:.2f} s · {escape(counts_tag(run))}'
+        f'<br>FPS {fps.from_mean_total:.1f} (1 / mean total) · {fps.frames_per_wall_second:.1f} '
         f'(frames / wall time)'
-        + (f' · <b>{run["fps"]["overlapped"]["fps"]:.1f} overlapped</b> (edgevision run --overlap)'
-           if run["fps"].get("overlapped") else "")
-        + f' · peak RSS {run["memory"]["peak_rss_mb"]} MB (whole process)</p>',
+        + (f' · <b>{fps.overlapped.fps:.1f} overlapped</b> (edgevision run --overlap)' if fps.overlapped else "")
+        + f' · peak RSS {run.memory.peak_rss_mb} MB (whole process)</p>',
         _stage_table(run),
     ]
-    if run.get("compare"):
-        cmp = run["compare"]
-        if "error" in cmp or "note" in cmp:
-            parts.append(f'<p class="{"err" if "error" in cmp else "meta"}">compare: '
-                         f'{escape(cmp.get("error") or cmp["note"])}</p>')
-        else:
-            e = cmp["engine"]
-            parts.append(f'<p>compare: edgevision infer-only median <b>{cmp["ours_infer_median_ms"]:.3f} ms</b> vs '
-                         f'{escape(e["tool"])} median <b>{e["median_ms"]:.3f} ms</b> → '
-                         f'ratio <b>{cmp["ratio"]:.3f}</b> (median of the per-round ratios; pooled {cmp["ratio_pooled"]:.3f})'
-                         f' [threads={e["threads"]}, {e["runs"]} runs; {cmp["rounds"]} alternating rounds, per round: '
-                         f'{escape(", ".join(f"{r:.3f}" for r in cmp["round_ratios"]))}]<br>'
-                         f'{escape(e["tool"])} times: {escape(e["what_it_times"])}<br>'
-                         f'<code>{escape(" ".join(e["command"]))}</code>'
-                         + (f'<br>config.json: <code>{escape(str(e["load_config"]))}</code>' if e.get("load_config")
-                            else "") + "</p>")
-    parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in run.get("warnings", [])]
-    samples = run.get("samples_ms") or {}
+    if run.compare:
+        parts.append(_compare(run.compare))
+    parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in run.warnings]
+    samples = run.samples.to_dict() if run.samples else {}
     stages = [s for s in STAGE_ORDER if s in samples and samples[s]]
     if samples.get("infer_only"):
         stages.append("infer_only")
@@ -191,20 +193,23 @@ def _run(run: dict, index: int) -> str:
     return "".join(parts)
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The report as one HTML document."""
-    host = report["host"]
-    versions = ", ".join(f"{k} {v}" for k, v in host["versions"].items())
-    title = "edgevision bench" + (f" · {Path(report['bundle']).name}" if report.get("bundle") else "")
+def render_html(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+    """The report as one HTML document (a ``BenchReport``, or its dict form as ``--json`` writes it)."""
+    report = as_report(report)
+    host = report.host
+    versions = ", ".join(f"{k} {v}" for k, v in host.versions.items()) if host else ""
+    title = "edgevision bench" + (f" · {Path(report.bundle).name}" if report.bundle else "")
     head = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>')
     parts = [head, f"<h1>{escape(title)}</h1>",
-             f'<p class="meta">{escape(report["created"])} · {escape(host["cpu"])} ({escape(host["machine"])}, '
-             f'{host["cores_usable"]} cores usable) · {escape(host["system"])}<br>{escape(versions)}'
-             + (f'<br>command: <code>{escape(" ".join(report["command"]))}</code>' if report.get("command") else "")
+             f'<p class="meta">{escape(report.created or "")} · '
+             + (f'{escape(host.cpu)} ({escape(host.machine)}, {host.cores_usable} cores usable) · '
+                f'{escape(host.system)}' if host else "")
+             + f'<br>{escape(versions)}'
+             + (f'<br>command: <code>{escape(" ".join(report.command))}</code>' if report.command else "")
              + "</p>"]
-    parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in report.get("warnings", [])]
+    parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in report.warnings]
     parts += ["<h2>Targets</h2>", _matrix(report)]
-    parts += [_run(run, i) for i, run in enumerate(report["runs"])]
+    parts += [_run(run, i) for i, run in enumerate(report.runs)]
     parts.append("</body></html>\n")
     return "".join(parts)

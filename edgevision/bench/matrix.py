@@ -7,20 +7,22 @@ and fail with the runtime's own error.
 
 Example:
     >>> report = bench_matrix("bundle/", config=BenchConfig(runs=50))   # doctest: +SKIP
-    >>> [(r["label"], r["status"]) for r in report["runs"]]            # doctest: +SKIP
+    >>> [(r.label, r.status.value) for r in report.runs]               # doctest: +SKIP
     [('cpu', 'ok'), ('intel-cpu', 'ok')]
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ..errors import EdgeVisionError, ManifestError
+from .report import SCHEMA, BenchReport, BenchRun, as_run, report_warnings
 from .runner import BenchConfig, Progress, run_bench
+from .sections import Host, ModelInfo, RunError, SkippedTarget
 from .system import host_info
 
-SCHEMA = "edgevision.bench/1"
+__all__ = ["SCHEMA", "plan_matrix", "artifact_meta", "failed_row", "bench_matrix", "make_report"]
 # What a runtime raises for a model it cannot run, besides our typed errors: caught per row, named in it.
 RUNTIME_ERRORS = (RuntimeError, ValueError, OSError, MemoryError)
 
@@ -63,17 +65,22 @@ def artifact_meta(manifest: Any, target_id: str) -> dict[str, Any]:
             "fidelity": dict(art.fidelity) or None}
 
 
-def failed_row(label: str, error: BaseException, meta: Optional[dict] = None) -> dict[str, Any]:
-    """A row for a target that failed: its error in one line, and its exit code for the CLI."""
+def failed_row(label: str, error: BaseException, meta: Optional[dict] = None) -> BenchRun:
+    """A row for a target that failed: its error in one line, and its exit code for the CLI.
+
+    >>> row = failed_row("coral-usb", RuntimeError("no Edge TPU\\n found"), {"format": "edgetpu-tflite"})
+    >>> row.status.value, row.error.message, row.error.exit_code
+    ('failed', 'no Edge TPU found', 1)
+    """
     code = error.exit_code if isinstance(error, EdgeVisionError) else 1
     message = " ".join(str(error).split()) or type(error).__name__
-    return {"label": label, "status": "failed", "model": dict(meta or {}), "warnings": [],
-            "error": {"type": type(error).__name__, "message": message, "exit_code": code}}
+    return BenchRun.failed(label, RunError(type=type(error).__name__, message=message, exit_code=code),
+                           ModelInfo.from_dict(dict(meta or {})))
 
 
 def bench_matrix(bundle: "str | Path", *, config: BenchConfig = BenchConfig(), targets: Optional[Sequence[str]] = None,
                  threads: Optional[int] = None, loader: Optional[Callable[[str], Any]] = None,
-                 progress: Optional[Callable[[str], Optional[Progress]]] = None) -> dict[str, Any]:
+                 progress: Optional[Callable[[str], Optional[Progress]]] = None) -> BenchReport:
     """The bench report for a bundle: one run per target (see ``make_report``).
 
     ``loader(target_id)`` loads one artifact (default: ``edgevision.load(bundle, target=..., threads=...)``);
@@ -97,22 +104,19 @@ def bench_matrix(bundle: "str | Path", *, config: BenchConfig = BenchConfig(), t
     return make_report(runs, config, skipped=skipped, bundle=str(bundle))
 
 
-def make_report(runs: list[dict], config: BenchConfig, *, skipped: Sequence[dict] = (),
-                bundle: Optional[str] = None, command: Optional[Sequence[str]] = None) -> dict[str, Any]:
-    """The whole report as plain data: host, config, one entry per run, skipped targets, all warnings.
+def make_report(runs: Sequence[Union[BenchRun, Mapping[str, Any]]], config: BenchConfig, *,
+                skipped: Sequence[Union[SkippedTarget, Mapping[str, Any]]] = (), bundle: Optional[str] = None,
+                command: Optional[Sequence[str]] = None) -> BenchReport:
+    """The whole report: host, config, one entry per run, skipped targets, all warnings.
 
-    >>> make_report([], BenchConfig(runs=5))["schema"]
+    >>> make_report([], BenchConfig(runs=5)).schema
     'edgevision.bench/1'
     """
-    warnings = [f"{r['label']}: {w}" for r in runs for w in r.get("warnings", [])]
-    return {
-        "schema": SCHEMA,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": list(command) if command else None,
-        "bundle": bundle,
-        "host": host_info(),
-        "config": config.to_dict(),
-        "runs": runs,
-        "skipped": list(skipped),
-        "warnings": warnings,
-    }
+    typed = tuple(as_run(r) for r in runs)
+    return BenchReport(
+        runs=typed,
+        skipped=tuple(s if isinstance(s, SkippedTarget) else SkippedTarget.from_dict(s) for s in skipped),
+        warnings=report_warnings(typed), host=Host.from_dict(host_info()), config=config,
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        command=tuple(command) if command else None, bundle=bundle, schema=SCHEMA,
+    )

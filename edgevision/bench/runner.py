@@ -17,77 +17,30 @@ is the one comparable with the engines' tools. Each phase runs ``runs`` times (o
 
 Example:
     >>> run = bench("model.tflite", config=BenchConfig(warmup=5, runs=50), task="classification")  # doctest: +SKIP
-    >>> run["stages"]["infer"]["median"], run["runtime"]["threads"]                          # doctest: +SKIP
+    >>> run.stages["infer"].median, run.runtime["threads"]                                    # doctest: +SKIP
     (3.91, 2)
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from ..backends.base import default_threads
-from ..errors import EdgeVisionError, UserInputError
+from ..errors import EdgeVisionError
 from ..hooks import Recorder
+from .config import BenchConfig, InputKind
 from .describe import describe_model
 from .frames import Progress, RandomFrames, SourceFrames, infer_step, overlapped_fps, pipeline_step, timed
+from .report import BenchRun, RunStatus
 from .sampler import DeviceSampler
+from .sections import Counts, Fps, InferOnly, InputInfo, Memory, ModelInfo, OverlappedFps, Samples, Startup
 from .stats import fps_figures, summarize
 from .system import load_average, memory_now
 
-
-class InputKind(str, Enum):
-    """Where the bench's frames come from."""
-
-    RANDOM = "random"
-    FRAMES = "frames"
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """How long and on what to bench. ``runs`` and ``duration`` given together: stop when both are met.
-
-    >>> BenchConfig(runs=0)
-    Traceback (most recent call last):
-    ...
-    edgevision.errors.UserInputError: expected a positive number of runs, got 0
-    """
-
-    warmup: int = 10
-    runs: Optional[int] = 100
-    duration: Optional[float] = None  # seconds: a minimum duration of the timed loop
-    source: Optional[str] = None  # image, directory of images or video; None: random frames
-    frame_size: tuple[int, int] = (640, 480)  # (w, h) of random frames, a VGA camera's
-    seed: int = 0
-    sample_device: bool = True
-    device_interval: float = 0.5
-    sysfs_root: Path = Path("/")
-    vcgencmd: Optional[str] = "auto"
-    compare_rounds: int = 0  # > 0: alternate the engine's own tool with the infer-only phase this many times
-    overlap: bool = False  # also run the frames through an overlapped stream (edgevision run --overlap)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
-            raise UserInputError(f"expected a non-negative number of warm-up runs, got {self.warmup!r}")
-        if self.runs is not None and (isinstance(self.runs, bool) or not isinstance(self.runs, int) or self.runs <= 0):
-            raise UserInputError(f"expected a positive number of runs, got {self.runs!r}")
-        if self.duration is not None and not self.duration > 0:
-            raise UserInputError(f"expected a positive duration in seconds, got {self.duration!r}")
-        if self.runs is None and self.duration is None:
-            raise UserInputError("expected a number of runs or a duration, got neither")
-        if len(self.frame_size) != 2 or min(self.frame_size) <= 0:
-            raise UserInputError(f"expected a positive frame size (w, h), got {self.frame_size!r}")
-        if isinstance(self.compare_rounds, bool) or not isinstance(self.compare_rounds, int) or self.compare_rounds < 0:
-            raise UserInputError(f"expected a non-negative number of compare rounds, got {self.compare_rounds!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["sysfs_root"], d["frame_size"] = str(self.sysfs_root), list(self.frame_size)
-        return d
+__all__ = ["BenchConfig", "InputKind", "bench", "run_bench"]  # BenchConfig, InputKind: defined in config.py
 
 
 def _warm_up(step: Any, n: int, phase: str, progress: Optional[Progress]) -> None:
@@ -122,10 +75,12 @@ def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress:
 
 
 def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, meta: Optional[dict] = None,
-              progress: Optional[Progress] = None) -> dict[str, Any]:
-    """Load with ``loader()`` and bench the model it returns; the run as plain data (see ``reports``).
+              progress: Optional[Progress] = None) -> BenchRun:
+    """Load with ``loader()`` and bench the model it returns (``meta``: the manifest's facts of its artifact).
 
     >>> run = run_bench(lambda: edgevision.load("m.tflite"), BenchConfig(runs=20), label="m")  # doctest: +SKIP
+    >>> run.fps.from_mean_total, run.to_dict()["fps"]["from_mean_total"]                       # doctest: +SKIP
+    (254.1, 254.1)
     """
     feed: Any = SourceFrames(config.source) if config.source else RandomFrames(config.frame_size, config.seed)
     sampler = DeviceSampler(root=config.sysfs_root, interval=config.device_interval, vcgencmd=config.vcgencmd)
@@ -179,46 +134,43 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
     if before is not None and before >= max(1.0, cores / 2):
         warnings.append(f"other processes were busy (1-minute load average {before} before the run, {cores} usable "
                         f"cores): they compete for the CPU, so expect noisy, slower figures")
-    n = len(pipeline.totals)
-    return {
-        "label": label, "status": "ok", "model": model_section, "runtime": runtime,
-        "input": {**inp, "kind": (InputKind.FRAMES if config.source else InputKind.RANDOM).value,
-                  "description": feed.description, "source_reopened": getattr(feed, "reopened", 0)},
-        "counts": {"warmup": config.warmup, "runs": n, "requested_runs": config.runs,
-                   "requested_duration_s": config.duration, "timed_wall_s": round(pipeline.wall, 4),
-                   "first_inference_excluded": True},
-        "init_ms": round(1e3 * init_s, 3), "first_inference_ms": round(1e3 * first_s, 3),
-        "first_infer_ms": round(1e3 * first_infer_s, 3),
-        "stages": {k: summarize(v).to_dict() for k, v in stages.items()},
-        "infer_only": {**summarize(only).to_dict(), "warmup": config.warmup,
-                       "phases": 1 + (compare["rounds"] if compare and "engine" in compare else 0),
-                       "timed_wall_s": round(infer_only.wall, 4),
-                       "how": "backend.infer() back to back on a seeded random input tensor "
-                              "(the engine tools' method)"},
-        "fps": {**fps_figures(pipeline.totals, wall_seconds=pipeline.wall),
-                **({"overlapped": overlapped} if overlapped else {})},
-        "memory": {"peak_rss_mb": mem_end["peak_rss_mb"], "rss_before_load_mb": mem_before["rss_mb"],
-                   "rss_after_load_mb": mem_loaded["rss_mb"], "rss_end_mb": mem_end["rss_mb"],
-                   "how": "rss: /proc/self/status VmRSS; peak_rss: getrusage ru_maxrss, the whole process so far"},
-        "load_average_1min": load_avg,
-        "device_state": state,
-        "warnings": warnings,
-        "samples_ms": {"t_s": [round(t, 6) for t in pipeline.starts],
-                       **{k: [round(1e3 * v, 4) for v in vals] for k, vals in stages.items()},
-                       "infer_only_t_s": [round(t, 6) for t in infer_only.starts],
-                       "infer_only": [round(1e3 * v, 4) for v in infer_only.totals]},
-        **({"compare": compare} if compare is not None else {}),
-        "frames": n,
-    }
+    fps = fps_figures(pipeline.totals, wall_seconds=pipeline.wall)
+    return BenchRun(
+        label=label, status=RunStatus.OK, model=ModelInfo.from_dict(model_section), runtime=runtime,
+        input=InputInfo.from_dict({**inp, "kind": (InputKind.FRAMES if config.source else InputKind.RANDOM).value,
+                                   "description": feed.description,
+                                   "source_reopened": getattr(feed, "reopened", 0)}),
+        counts=Counts(warmup=config.warmup, runs=len(pipeline.totals), requested_runs=config.runs,
+                      requested_duration_s=config.duration, timed_wall_s=round(pipeline.wall, 4)),
+        startup=Startup(init_ms=round(1e3 * init_s, 3), first_predict_ms=round(1e3 * first_s, 3),
+                        first_infer_ms=round(1e3 * first_infer_s, 3)),
+        stages={k: summarize(v).rounded() for k, v in stages.items()},
+        infer_only=InferOnly(summary=summarize(only).rounded(), warmup=config.warmup,
+                             phases=1 + (compare["rounds"] if compare and "engine" in compare else 0),
+                             timed_wall_s=round(infer_only.wall, 4),
+                             how="backend.infer() back to back on a seeded random input tensor "
+                                 "(the engine tools' method)"),
+        fps=Fps(from_mean_total=fps["from_mean_total"], frames_per_wall_second=fps["frames_per_wall_second"],
+                how=fps["how"], overlapped=OverlappedFps.from_dict(overlapped) if overlapped else None),
+        memory=Memory(peak_rss_mb=mem_end["peak_rss_mb"], rss_before_load_mb=mem_before["rss_mb"],
+                      rss_after_load_mb=mem_loaded["rss_mb"], rss_end_mb=mem_end["rss_mb"],
+                      how="rss: /proc/self/status VmRSS; peak_rss: getrusage ru_maxrss, the whole process so far"),
+        load_average_1min=tuple(load_avg), device_state=state, warnings=tuple(warnings),
+        samples=Samples(t_s=tuple(round(t, 6) for t in pipeline.starts),
+                        stages={k: tuple(round(1e3 * v, 4) for v in vals) for k, vals in stages.items()},
+                        infer_only_t_s=tuple(round(t, 6) for t in infer_only.starts),
+                        infer_only=tuple(round(1e3 * v, 4) for v in infer_only.totals)),
+        compare=compare,
+    )
 
 
 def bench(model: "str | Path", *, config: BenchConfig = BenchConfig(), target: str = "auto",
           threads: Optional[int] = None, backend: Optional[str] = None, device: Optional[str] = None,
-          progress: Optional[Progress] = None, **model_info: Any) -> dict[str, Any]:
+          progress: Optional[Progress] = None, **model_info: Any) -> BenchRun:
     """Bench a model file or one artifact of a bundle (``target``) with ``edgevision.load``'s options.
 
     >>> run = bench("model.tflite", config=BenchConfig(runs=50), threads=2, task="classification")  # doctest: +SKIP
-    >>> run["stages"]["infer"]["p95"]                                                              # doctest: +SKIP
+    >>> run.stages["infer"].p95                                                                    # doctest: +SKIP
     4.2
     """
     from ..model import load

@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Mapping, Optional, Union
 
+from .report import BenchReport, BenchRun, as_report, as_run
 from .stats import STAT_KEYS
 
 STAGE_ORDER = ("capture", "preprocess", "infer", "decode", "total")
@@ -47,20 +48,21 @@ def short_version(version: object) -> str:
     return str(version).split("-")[0]
 
 
-def runtime_line(rt: dict) -> str:
+def runtime_line(rt: Mapping[str, Any]) -> str:
     """e.g. 'litert 2.3.0 (ai_edge_litert) on CPU, 2 threads'."""
     threads = rt.get("threads")
     return (f"{rt.get('backend')} {short_version(rt.get('version'))} ({rt.get('runtime')}) on {rt.get('device')}, "
             f"{threads if threads is not None else 'default'} threads")
 
 
-def counts_tag(run: dict) -> str:
-    c, rt = run["counts"], run["runtime"]
+def counts_tag(run: BenchRun) -> str:
+    """e.g. '[threads=2; litert 2.3.0; 10 warm-up + 100 timed]': how a figure was measured, beside it."""
+    c, rt = run.counts, run.runtime
     return (f"[threads={rt.get('threads')}; {rt.get('backend')} {short_version(rt.get('version'))}; "
-            f"{c['warmup']} warm-up + {c['runs']} timed]")
+            f"{c.warmup} warm-up + {c.runs} timed]")
 
 
-def _device_line(state: dict) -> str:
+def _device_line(state: Mapping[str, Any]) -> str:
     if not state.get("samples"):
         return "device: not sampled"
     parts = []
@@ -86,63 +88,66 @@ def _device_line(state: dict) -> str:
     return f"device ({state['samples']} samples every {state.get('interval_s')} s): " + " · ".join(parts)
 
 
-def render_run(run: dict) -> list[str]:
+def render_run(run: Union[BenchRun, Mapping[str, Any]]) -> list[str]:
     """The lines for one run (or its error).
 
     >>> render_run({"label": "tpu", "status": "failed", "error": {"type": "E", "message": "no TPU"}})
     ['tpu · ? · FAILED: E: no TPU']
     """
-    m = run.get("model", {})
-    if run["status"] != "ok":
-        e = run["error"]
-        what = " ".join(str(m[k]) for k in ("format", "precision") if m.get(k)) or "?"
-        return [f"{run['label']} · {what} · FAILED: {e['type']}: {e['message']}"]
-    rt, inp, c = run["runtime"], run["input"], run["counts"]
-    name = Path(m["file"]).name
+    from ..cli.console import table
+
+    run = as_run(run)
+    m = run.model
+    if not run.ok:
+        e = run.error
+        what = " ".join(str(v) for v in (m.format, m.precision) if v) or "?"
+        return [f"{run.label} · {what} · FAILED: {e.type if e else '?'}: {e.message if e else '?'}"]
+    rt, inp, c, start = run.runtime, run.input, run.counts, run.startup
+    name = Path(str(m.file)).name
     lines = [
-        ("" if run["label"] == name else f"{run['label']} · ")
-        + f"{name} ({m['format']}, {m['precision']}, {fmt_size(m.get('size_bytes'))}) · {runtime_line(rt)}",
-        f"  input {inp['shape']} {inp['dtype']} · {inp['description']}",
-        f"  init {run['init_ms']:.1f} ms (load + compile) · first inference {run['first_inference_ms']:.2f} ms "
-        f"(infer {run['first_infer_ms']:.2f} ms) · {c['warmup']} warm-up + {c['runs']} timed runs in "
-        f"{c['timed_wall_s']:.2f} s",
-        f"  {'stage':<11}" + "".join(f"{k:>9}" for k in STAT_KEYS) + f"   ms, n={c['runs']} {counts_tag(run)}",
+        ("" if run.label == name else f"{run.label} · ")
+        + f"{name} ({m.format}, {m.precision}, {fmt_size(m.size_bytes)}) · {runtime_line(rt)}",
+        f"  input {inp.to_dict()['shape']} {inp.dtype} · {inp.description}",
+        f"  init {start.init_ms:.1f} ms (load + compile) · first inference {start.first_predict_ms:.2f} ms "
+        f"(infer {start.first_infer_ms:.2f} ms) · {c.warmup} warm-up + {c.runs} timed runs in "
+        f"{c.timed_wall_s:.2f} s",
     ]
-    for stage in STAGE_ORDER:
-        if stage in run["stages"]:
-            s = run["stages"][stage]
-            lines.append(f"  {stage:<11}" + "".join(f"{s[k]:>9.3f}" for k in STAT_KEYS))
-    if run.get("infer_only"):
-        s = run["infer_only"]
-        lines.append(f"  {'infer only*':<11}" + "".join(f"{s[k]:>9.3f}" for k in STAT_KEYS)
-                     + f"   n={s['n']} after {s['warmup']} warm-up")
+    rows = [[stage, *(f"{getattr(run.stages[stage], k):.3f}" for k in STAT_KEYS), ""]
+            for stage in STAGE_ORDER if stage in run.stages]
+    if run.infer_only:
+        s = run.infer_only.summary
+        rows.append(["infer only*", *(f"{getattr(s, k):.3f}" for k in STAT_KEYS),
+                     f"n={s.n} after {run.infer_only.warmup} warm-up"])
+    lines += table(["stage", *STAT_KEYS, f"ms, n={c.runs} {counts_tag(run)}"], rows,
+                   align="l" + "r" * len(STAT_KEYS), indent=2).split("\n")
+    if run.infer_only:
         lines.append("  * infer alone, back to back on a seeded random input tensor (how litert-benchmark and "
                      "benchmark_app time it); the rows above are the pipeline, frame by frame")
-    fps, mem = run["fps"], run["memory"]
-    lines.append(f"  FPS {fps['from_mean_total']:.1f} (1 / mean pipeline total) · "
-                 f"{fps['frames_per_wall_second']:.1f} ({c['runs']} frames / {c['timed_wall_s']:.3f} s wall) "
+    fps, mem = run.fps, run.memory
+    lines.append(f"  FPS {fps.from_mean_total:.1f} (1 / mean pipeline total) · "
+                 f"{fps.frames_per_wall_second:.1f} ({c.runs} frames / {c.timed_wall_s:.3f} s wall) "
                  f"{counts_tag(run)}")
-    if fps.get("overlapped"):
-        o = fps["overlapped"]
-        lines.append(f"  FPS overlapped {o['fps']:.1f} (edgevision run --overlap: the engine in its own thread; "
-                     f"{o['frames']} frames, median infer {o['infer_median_ms']:.3f} ms, fps x median infer "
-                     f"{o['fps_x_median_infer']:.3f})")
-    grew = (mem["rss_after_load_mb"] or 0) - (mem["rss_before_load_mb"] or 0)
-    lines.append(f"  memory: peak RSS {mem['peak_rss_mb']} MB (ru_maxrss, whole process) · RSS {mem['rss_end_mb']} MB "
+    if fps.overlapped:
+        o = fps.overlapped
+        lines.append(f"  FPS overlapped {o.fps:.1f} (edgevision run --overlap: the engine in its own thread; "
+                     f"{o.frames} frames, median infer {o.infer_median_ms:.3f} ms, fps x median infer "
+                     f"{o.fps_x_median_infer:.3f})")
+    grew = (mem.rss_after_load_mb or 0) - (mem.rss_before_load_mb or 0)
+    lines.append(f"  memory: peak RSS {mem.peak_rss_mb} MB (ru_maxrss, whole process) · RSS {mem.rss_end_mb} MB "
                  f"at end · load added {grew:.1f} MB")
-    lines.append("  " + _device_line(run.get("device_state", {})))
-    la = run.get("load_average_1min") or []
+    lines.append("  " + _device_line(run.device_state))
+    la = run.load_average_1min
     if la:
         lines.append(f"  load average (1 min) {la[0]} -> {la[-1]}")
-    if run.get("compare"):
-        lines += compare_lines(run)
-    lines += [f"  warning: {w}" for w in run.get("warnings", [])]
-    lines += [f"  note: {n}" for n in run.get("device_state", {}).get("notes", [])]
+    if run.compare:
+        lines += compare_lines(run.compare)
+    lines += [f"  warning: {w}" for w in run.warnings]
+    lines += [f"  note: {n}" for n in run.device_state.get("notes", [])]
     return lines
 
 
-def compare_lines(run: dict) -> list[str]:
-    cmp = run["compare"]
+def compare_lines(cmp: Mapping[str, Any]) -> list[str]:
+    """The lines of a run's ``compare`` section: the engine tool's median beside ours, or why there is none."""
     if "error" in cmp or "note" in cmp:
         return [f"  compare: {cmp.get('error') or cmp['note']}"]
     e, k = cmp["engine"], cmp["rounds"]
@@ -160,37 +165,39 @@ def compare_lines(run: dict) -> list[str]:
     return lines
 
 
-def render_matrix(report: dict) -> list[str]:
+def render_matrix(report: Union[BenchReport, Mapping[str, Any]]) -> list[str]:
     """One row per target: format, precision, size, fidelity, infer/total p50 and p95, FPS, runtime or error.
 
     >>> render_matrix({"runs": [], "skipped": []})[0].split()[:3]
     ['target', 'format', 'precision']
     """
-    overlapped = any((r.get("fps") or {}).get("overlapped") for r in report["runs"])
-    head = (f"{'target':<15}{'format':<16}{'precision':<11}{'size':>9}  {'fidelity':<36}{'infer-only':>11}"
-            f"{'infer p50':>10}{'infer p95':>10}{'total p50':>10}{'total p95':>10}{'FPS':>8}"
-            + (f"{'FPS ovl':>9}" if overlapped else "") + "  runtime")
-    lines = [head]
-    for run in report["runs"]:
-        m = run.get("model", {})
-        row = (f"{run['label']:<15}{str(m.get('format', '-')):<16}{str(m.get('precision', '-')):<11}"
-               f"{fmt_size(m.get('size_bytes')):>9}  {fmt_fidelity(m.get('fidelity'))[:35]:<36}")
-        if run["status"] == "ok":
-            inf, tot = run["stages"]["infer"], run["stages"]["total"]
-            row += (f"{run['infer_only']['median']:>11.2f}"
-                    f"{inf['median']:>10.2f}{inf['p95']:>10.2f}{tot['median']:>10.2f}{tot['p95']:>10.2f}"
-                    f"{run['fps']['from_mean_total']:>8.1f}"
-                    + (f"{run['fps'].get('overlapped', {}).get('fps', float('nan')):>9.1f}" if overlapped else "")
-                    + f"  {runtime_line(run['runtime'])}")
-        else:
-            row += f"error: {run['error']['type']}: {run['error']['message']}"
-        lines.append(row)
-    lines += [f"skipped {s['target']} ({s['format']}): {s['reason']}" for s in report.get("skipped", [])]
-    ok = [r for r in report["runs"] if r["status"] == "ok"]
+    from ..cli.console import table
+
+    report = as_report(report)
+    overlapped = any(r.fps and r.fps.overlapped for r in report.runs)
+    head = ["target", "format", "precision", "size", "fidelity", "infer-only", "infer p50", "infer p95", "total p50",
+            "total p95", "FPS", *(["FPS ovl"] if overlapped else []), "runtime"]
+    rows = []
+    for run in report.runs:
+        m = run.model
+        row = [run.label, str(m.format or "-"), str(m.precision or "-"), fmt_size(m.size_bytes),
+               fmt_fidelity(m.fidelity)[:35]]
+        if run.ok:
+            inf, tot, ovl = run.stages["infer"], run.stages["total"], run.fps.overlapped
+            row += [f"{run.infer_only.summary.median:.2f}", f"{inf.median:.2f}", f"{inf.p95:.2f}",
+                    f"{tot.median:.2f}", f"{tot.p95:.2f}", f"{run.fps.from_mean_total:.1f}",
+                    *([f"{ovl.fps:.1f}" if ovl else "-"] if overlapped else []), runtime_line(run.runtime)]
+        else:  # the error in the last column: the figures' columns keep their width
+            e = run.error
+            row += [""] * (len(head) - len(row) - 1) + [f"error: {e.type if e else '?'}: {e.message if e else '?'}"]
+        rows.append(row)
+    lines = table(head, rows, align="lllrl" + "r" * (len(head) - 6) + "l").split("\n")
+    lines += [f"skipped {s.target} ({s.format}): {s.reason}" for s in report.skipped]
+    ok = [r for r in report.runs if r.ok and r.counts]
     if ok:
-        c = ok[0]["counts"]
-        count = c["runs"] if c["requested_duration_s"] is None else "timed"
-        lines.append(f"[latency in ms; {c['warmup']} warm-up + {count} runs per target and phase; "
+        c = ok[0].counts
+        count = c.runs if c.requested_duration_s is None else "timed"
+        lines.append(f"[latency in ms; {c.warmup} warm-up + {count} runs per target and phase; "
                      f"infer-only = median back to back on a random tensor; infer, total ="
                      f" the pipeline; FPS = 1 / mean total"
                      + ("; FPS ovl = through an overlapped stream, as run --overlap" if overlapped else "")
@@ -198,17 +205,20 @@ def render_matrix(report: dict) -> list[str]:
     return lines
 
 
-def render_text(report: dict) -> str:
+def render_text(report: Union[BenchReport, Mapping[str, Any]]) -> str:
     """The whole terminal report.
 
     >>> print(render_text(bench_matrix("bundle/")))  # doctest: +SKIP
     """
-    host = report["host"]
-    versions = ", ".join(f"{k} {v}" for k, v in host["versions"].items())
-    lines = [f"edgevision bench · {host['cpu']} ({host['machine']}, {host['cores_usable']} cores usable) · "
-             f"{host['system']}", f"versions: {versions}", ""]
-    for run in report["runs"]:
+    report = as_report(report)
+    host = report.host
+    lines = []
+    if host is not None:
+        versions = ", ".join(f"{k} {v}" for k, v in host.versions.items())
+        lines += [f"edgevision bench · {host.cpu} ({host.machine}, {host.cores_usable} cores usable) · "
+                  f"{host.system}", f"versions: {versions}", ""]
+    for run in report.runs:
         lines += render_run(run) + [""]
-    if len(report["runs"]) > 1 or report.get("skipped"):
+    if len(report.runs) > 1 or report.skipped:
         lines += render_matrix(report)
     return "\n".join(lines).rstrip() + "\n"

@@ -12,9 +12,11 @@ with one error line and the failing target's exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional, TextIO
 
 from ..errors import EdgeVisionError, ModelFileError, UserInputError
 from .options import _positive_int, _size, add_model_arguments, load_model
@@ -93,11 +95,52 @@ def _command() -> Optional[list[str]]:
     return ["edgevision", *sys.argv[1:]] if name in ("edgevision", "__main__.py") else None
 
 
-def _progress(args: argparse.Namespace) -> Any:
-    from ..bench import ProgressBar
+class BenchProgress:
+    """The runner's progress callback ``(phase, done, total, elapsed_s, duration_s)`` for one row, drawn as
+    ``console.progress`` draws it: a line per phase, redrawn in place on a terminal, milestones otherwise.
 
+    >>> import io
+    >>> out = io.StringIO()
+    >>> bar = BenchProgress("cpu", stream=out, tty=False)
+    >>> bar("timed", 50, 100, 0.5, None); bar("timed", 100, 100, 1.0, None); bar.close()
+    >>> out.getvalue().splitlines()
+    ['cpu timed: 50% (50/100 runs, 0.5 s)', 'cpu timed: 100% (100/100 runs, 1.0 s)']
+    """
+
+    def __init__(self, label: str, *, stream: Optional[TextIO] = None, tty: Optional[bool] = None) -> None:
+        from .console import progress
+
+        self.label = label
+        # Made (and rich imported) before the row loads: nothing of it waits for the first timed frame.
+        self.display = progress(None, label, stream=stream or sys.stderr, unit=" runs", tty=tty)
+
+    def __call__(self, phase: str, done: int, total: Optional[int], elapsed: float, duration: Optional[float]) -> None:
+        self.display.update(completed=done, total=total, duration=duration, elapsed=elapsed,
+                            label=f"{self.label} {phase}")
+
+    def close(self) -> None:
+        self.display.close()
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Callable[[str], Optional[BenchProgress]]]:
+    """``progress(label)`` for each row (None: no progress); each row's display ends when the next starts."""
     show = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.json)
-    return (lambda label: ProgressBar(label)) if show else (lambda label: None)
+    shown: list[BenchProgress] = []
+
+    def for_row(label: str) -> Optional[BenchProgress]:
+        if not show:
+            return None
+        for bar in shown:
+            bar.close()
+        shown.append(BenchProgress(label))
+        return shown[-1]
+
+    try:
+        yield for_row
+    finally:
+        for bar in shown:
+            bar.close()
 
 
 def _loader(args: argparse.Namespace, target: Optional[str]) -> Any:
@@ -139,30 +182,31 @@ def run(args: argparse.Namespace) -> int:
                          duration=args.duration, source=args.source, frame_size=tuple(args.frame_size),
                          seed=args.seed, sample_device=not args.no_device_state,
                          compare_rounds=args.compare_rounds if args.compare else 0, overlap=args.overlap)
-    progress = _progress(args)
-    if is_bundle:
-        from ..bundle import extract_bundle
+    with _progress(args) as progress:
+        if is_bundle:
+            from ..bundle import extract_bundle
 
-        bundle = extract_bundle(path) if path.suffix.lower() == ".zip" else path
-        report = bench_matrix(bundle, config=config, targets=args.target, progress=progress,
-                              loader=lambda t: _loader(args, t)())
-    else:
-        target = args.target[0] if args.target else None
-        label = target or path.name
-        run_ = run_bench(_loader(args, target), config, label=label, progress=progress(label))
-        report = make_report([run_], config)
-    report["command"] = _command()
+            bundle = extract_bundle(path) if path.suffix.lower() == ".zip" else path
+            report = bench_matrix(bundle, config=config, targets=args.target, progress=progress,
+                                  loader=lambda t: _loader(args, t)())
+        else:
+            target = args.target[0] if args.target else None
+            label = target or path.name
+            run_ = run_bench(_loader(args, target), config, label=label, progress=progress(label))
+            report = make_report([run_], config)
+    command = _command()
+    report = dataclasses.replace(report, command=tuple(command) if command else None)
     failures, codes = [], []
-    for r in report["runs"]:
-        if r["status"] != "ok":
-            failures.append(f"{r['label']}: {r['error']['type']}: {r['error']['message']}")
-            codes.append(r["error"]["exit_code"])
-        elif "error" in r.get("compare", {}):
-            failures.append(f"{r['label']}: compare: {r['compare']['error']}")
-            codes.append(r["compare"]["exit_code"])
+    for r in report.runs:
+        if not r.ok and r.error:
+            failures.append(f"{r.label}: {r.error.type}: {r.error.message}")
+            codes.append(r.error.exit_code)
+        elif r.compare and "error" in r.compare:
+            failures.append(f"{r.label}: compare: {r.compare['error']}")
+            codes.append(r.compare["exit_code"])
     if args.json:
         print(to_json(report))
-        for w in report["warnings"]:
+        for w in report.warnings:
             print(f"edgevision bench: warning: {w}", file=sys.stderr)
     else:
         sys.stdout.write(render_text(report))
@@ -172,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_atomic(args.report, render_html(report))
     if failures:
-        more = " (the other results were still reported)" if len(report["runs"]) > 1 else ""
+        more = " (the other results were still reported)" if len(report.runs) > 1 else ""
         error = BenchFailed("; ".join(failures) + more)
         error.exit_code = codes[0]
         raise error

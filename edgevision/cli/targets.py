@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,10 +32,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'target':<15} {'artifact':<15} {'precisions':<15} {'runtime':<20} runs here")
-    for r in rows:
-        runtime = f"{r['backend']}/{r['device']}"
-        mark = "yes" if r["runs_here"] else "no"
-        print(f"{r['id']:<15} {r['format']:<15} {','.join(r['precisions']):<15} {runtime:<20} {mark}: {r['reason']}")
+    from .console import table
+
+    print(table(["target", "artifact", "precisions", "runtime", "runs here"],
+                [[r["id"], r["format"], ",".join(r["precisions"]), f"{r['backend']}/{r['device']}",
+                  f"{'yes' if r['runs_here'] else 'no'}: {r['reason']}"] for r in rows],
+                tty=sys.stdout.isatty()))
     print(f"recognised on this machine: {', '.join(detected) or 'no listed device'}")
     return 0

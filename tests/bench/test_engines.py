@@ -91,7 +91,8 @@ def test_compare_alternates_the_tool_with_our_infer_only_phase(classifier, tiny)
     import edgevision
 
     config = replace(tiny, compare_rounds=2)
-    run = run_bench(lambda: edgevision.load(classifier["tflite"], threads=1, task="classification"), config, label="m")
+    run = run_bench(lambda: edgevision.load(classifier["tflite"], threads=1, task="classification"), config,
+                    label="m").to_dict()
     cmp = run["compare"]
     assert cmp["rounds"] == 2 and len(cmp["engine"]["medians_ms"]) == 2 and len(cmp["round_ratios"]) == 2
     assert cmp["engine"]["threads"] == 1 == run["runtime"]["threads"] and cmp["engine"]["runs"] == 5
@@ -112,6 +113,7 @@ def test_compare_on_a_format_without_a_tool_is_a_note(classifier, tiny):
     import edgevision
 
     config = replace(tiny, compare_rounds=1)
-    run = run_bench(lambda: edgevision.load(classifier["onnx"], threads=1, task="classification"), config, label="o")
+    run = run_bench(lambda: edgevision.load(classifier["onnx"], threads=1, task="classification"), config,
+                    label="o").to_dict()
     assert run["compare"] == {"note": "no engine tool for onnx (litert-benchmark: .tflite, benchmark_app: OpenVINO IR)"}
     assert run["infer_only"]["phases"] == 1

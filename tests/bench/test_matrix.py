@@ -9,7 +9,7 @@ from edgevision.errors import ManifestError
 
 @pytest.fixture(scope="module")
 def auto_report(bundle, tiny):
-    return bench_matrix(bundle, config=tiny, threads=1)
+    return bench_matrix(bundle, config=tiny, threads=1).to_dict()
 
 
 def test_plan_runs_what_this_machine_can_and_skips_the_rest(bundle):
@@ -46,7 +46,7 @@ def test_a_failing_row_shows_its_error_and_the_others_still_ran(auto_report):
 
 
 def test_a_target_asked_for_by_name_runs_and_fails_with_the_runtime_error(bundle, tiny):
-    report = bench_matrix(bundle, config=tiny, targets=["coral-usb", "cpu"], threads=1)
+    report = bench_matrix(bundle, config=tiny, targets=["coral-usb", "cpu"], threads=1).to_dict()
     coral, cpu = report["runs"]
     assert coral["status"] == "failed" and coral["error"]["type"] == "BackendUnavailableError"
     assert "libedgetpu" in coral["error"]["message"] and coral["error"]["exit_code"] == 3

@@ -14,8 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from edgevision.bench import (ProgressBar, bench_matrix, check_writable, render_html, render_text, to_csv, to_json,
-                              write_atomic)
+from edgevision.bench import bench_matrix, check_writable, render_html, render_text, to_csv, to_json, write_atomic
 from edgevision.bench.svg import STAGE_COLORS, nice_ticks
 from edgevision.errors import UserInputError
 
@@ -102,17 +101,6 @@ def test_html_renders_its_charts_in_headless_chromium(report, tmp_path):
         assert page.console_errors == []
 
 
-def test_ticks_and_progress_bar():
+def test_ticks():  # the progress bar's half of this test moved to tests/cli/test_console.py with the bar
     assert nice_ticks(0, 1) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(3, 3) == [3]
-    out = io.StringIO()
-    bar = ProgressBar("cpu", stream=out, tty=True)
-    bar("pipeline", 5, 10, 0.1, None)
-    bar("pipeline", 10, 10, 0.2, None)
-    text = out.getvalue()
-    assert text.startswith("\r\x1b[Kcpu pipeline") and " 50% 5/10 runs" in text and text.endswith("100% 10/10 runs, 0.2 s\n")
-    quiet = io.StringIO()
-    bar = ProgressBar("cpu", stream=quiet, tty=False)
-    for i in range(1, 11):
-        bar("pipeline", i, None, i * 0.1, 1.0)
-    assert len(quiet.getvalue().splitlines()) == 4  # 25, 50, 75, 100 %

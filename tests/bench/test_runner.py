@@ -12,7 +12,7 @@ from edgevision.errors import SourceError, UserInputError
 
 
 def test_random_input_run_has_every_figure_beside_its_context(classifier, tiny):
-    run = bench(classifier["tflite"], config=tiny, threads=1, task="classification")
+    run = bench(classifier["tflite"], config=tiny, threads=1, task="classification").to_dict()
     assert run["status"] == "ok" and run["label"] == classifier["tflite"].name
     assert set(run["stages"]) == {"preprocess", "infer", "decode", "total"}  # no capture without a source
     for s in run["stages"].values():
@@ -36,7 +36,7 @@ def test_random_input_run_has_every_figure_beside_its_context(classifier, tiny):
 
 def test_source_frames_add_capture_and_loop_the_source(classifier, images):
     config = BenchConfig(warmup=2, runs=7, source=str(images), sample_device=False)
-    run = bench(classifier["openvino"], config=config, threads=1, task="classification")
+    run = bench(classifier["openvino"], config=config, threads=1, task="classification").to_dict()
     assert list(run["stages"]) == ["capture", "preprocess", "infer", "decode", "total"]
     assert run["input"]["kind"] == "frames" and str(images) in run["input"]["description"]
     assert run["input"]["source_reopened"] >= 2  # 3 images, 1 first + 2 warm-up + 7 timed frames
@@ -53,7 +53,7 @@ def test_overlap_times_the_same_frames_through_an_overlapped_stream(classifier, 
 
     config = BenchConfig(warmup=1, runs=9, source=str(images) if source else None, sample_device=False, overlap=True)
     model = edgevision.load(classifier[fmt], threads=1, task="classification")
-    run = run_bench(lambda: model, config, label="m")
+    run = run_bench(lambda: model, config, label="m").to_dict()
     o = run["fps"]["overlapped"]
     assert o["frames"] == 9 and o["fps"] > 0 and o["infer_median_ms"] > 0 and "overlap=True" in o["how"]
     assert o["fps_x_median_infer"] == pytest.approx(o["fps"] * o["infer_median_ms"] / 1000, rel=1e-3)
@@ -65,13 +65,14 @@ def test_overlap_times_the_same_frames_through_an_overlapped_stream(classifier, 
     matrix = render_matrix({"runs": [run, failed], "skipped": []})
     assert "FPS ovl" in matrix[0] and f"{o['fps']:.1f}" in matrix[1] and "error: E: no TPU" in matrix[2]
     assert "FPS overlapped</th>" in html_matrix({"runs": [run, failed], "skipped": []})
-    plain = run_bench(lambda: model, BenchConfig(warmup=1, runs=3, sample_device=False), label="m")
+    plain = run_bench(lambda: model, BenchConfig(warmup=1, runs=3, sample_device=False), label="m").to_dict()
     assert "overlapped" not in plain["fps"]
 
 
 def test_duration_is_a_minimum(classifier):
     model = edgevision.load(classifier["tflite"], threads=1, task="classification")
-    run = run_bench(lambda: model, BenchConfig(warmup=0, runs=None, duration=0.15, sample_device=False), label="d")
+    run = run_bench(lambda: model, BenchConfig(warmup=0, runs=None, duration=0.15, sample_device=False),
+                    label="d").to_dict()
     assert run["counts"]["timed_wall_s"] >= 0.15 and run["counts"]["requested_duration_s"] == 0.15
     assert run["counts"]["runs"] == run["stages"]["total"]["n"] >= 1
     assert not model.hooks  # the bench's recorder is gone afterwards
