@@ -107,6 +107,7 @@ class BackendSpec:
     modules: tuple[str, ...]  # Python modules that provide it, best first (the first importable one is used)
     extra: str  # pip extra of edgevision that installs it
     implementation: Ref  # its Backend class, or "module:Class" imported on use
+    distributions: tuple[str, ...] = ()  # pip distributions that provide it, best first (versions in reports)
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -142,13 +143,13 @@ BACKENDS: dict[str, BackendSpec] = {
     BackendName.LITERT: BackendSpec(
         "LiteRT", frozenset({ArtifactFormat.TFLITE, ArtifactFormat.EDGETPU_TFLITE}),
         ("ai_edge_litert.interpreter", "tflite_runtime.interpreter", "tensorflow.lite"), "litert",
-        "edgevision.backends.litert:LiteRTBackend"),
+        "edgevision.backends.litert:LiteRTBackend", ("ai-edge-litert", "tflite-runtime")),
     BackendName.OPENVINO: BackendSpec(
         "OpenVINO", frozenset({ArtifactFormat.OPENVINO_IR, ArtifactFormat.ONNX, ArtifactFormat.TFLITE}),
-        ("openvino",), "openvino", "edgevision.backends.openvino:OpenVINOBackend"),
+        ("openvino",), "openvino", "edgevision.backends.openvino:OpenVINOBackend", ("openvino",)),
     BackendName.ONNXRUNTIME: BackendSpec(
         "ONNX Runtime", frozenset({ArtifactFormat.ONNX}), ("onnxruntime",), "onnx",
-        "edgevision.backends.onnxruntime:ONNXRuntimeBackend"),
+        "edgevision.backends.onnxruntime:ONNXRuntimeBackend", ("onnxruntime", "onnxruntime-gpu")),
 }
 
 KINDS: dict[TargetKind, KindSpec] = {

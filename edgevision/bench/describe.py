@@ -14,7 +14,6 @@ from typing import Any, Optional
 
 from ..errors import EdgeVisionError
 
-FORMAT_OF_SUFFIX = {".tflite": "tflite", ".xml": "openvino-ir", ".onnx": "onnx"}
 
 
 def describe_model(model: Any, meta: Optional[dict] = None) -> tuple[dict, dict, dict]:
@@ -35,7 +34,12 @@ def describe_model(model: Any, meta: Optional[dict] = None) -> tuple[dict, dict,
 
 def format_of(path: Path) -> str:
     """The artifact format a file's suffix means (the suffix itself when unknown)."""
-    return FORMAT_OF_SUFFIX.get(path.suffix.lower(), path.suffix)
+    from ..targets.catalogue import format_of as catalogue_format
+
+    try:
+        return str(catalogue_format(path))
+    except EdgeVisionError:
+        return path.suffix
 
 
 def guess_precision(path: Path) -> str:

@@ -28,10 +28,18 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import BackendUnavailableError, UserInputError
+from ..targets.catalogue import BACKENDS, FORMATS
 
-TOOLS = {"tflite": "litert-benchmark", "openvino-ir": "benchmark_app"}
-TOOL_PACKAGE = {"litert-benchmark": "ai-edge-litert", "benchmark_app": "openvino"}
 TIMEOUT_S = 900
+
+
+def tools() -> dict[str, str]:
+    """{artifact format: its engine's own benchmark tool}, from the catalogue.
+
+    >>> tools()
+    {'tflite': 'litert-benchmark', 'openvino-ir': 'benchmark_app'}
+    """
+    return {str(fmt): spec.engine_tool for fmt, spec in FORMATS.items() if spec.engine_tool}
 
 
 def tool_for(fmt: str) -> str:
@@ -40,10 +48,23 @@ def tool_for(fmt: str) -> str:
     >>> tool_for("openvino-ir")
     'benchmark_app'
     """
-    if fmt not in TOOLS:
+    found = tools()
+    if fmt not in found:
         raise UserInputError(f"expected a .tflite or OpenVINO IR model for --compare "
-                             f"(litert-benchmark, benchmark_app), got format {fmt!r}")
-    return TOOLS[fmt]
+                             f"({', '.join(found.values())}), got format {fmt!r}")
+    return found[fmt]
+
+
+def tool_package(name: str) -> str:
+    """The pip distribution that ships an engine tool (its format's runtime's first).
+
+    >>> tool_package("benchmark_app")
+    'openvino'
+    """
+    for spec in FORMATS.values():
+        if spec.engine_tool == name and BACKENDS[spec.backend].distributions:
+            return BACKENDS[spec.backend].distributions[0]
+    return name
 
 
 def find_tool(name: str) -> str:
@@ -55,7 +76,7 @@ def find_tool(name: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.is_file() else shutil.which(name)
     if not found:
-        raise BackendUnavailableError(f"expected {name} (pip install {TOOL_PACKAGE.get(name, name)}) beside "
+        raise BackendUnavailableError(f"expected {name} (pip install {tool_package(name)}) beside "
                                       f"{sys.executable} or on PATH, got none")
     return found
 

@@ -51,11 +51,12 @@ def _warm_up(step: Any, n: int, phase: str, progress: Optional[Progress]) -> Non
 def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress: Optional[Progress]) -> dict:
     """The run's ``compare`` section: the engine tool alternated with infer-only phases (see engines.compare_rounds)."""
     from .describe import format_of
-    from .engines import TOOLS, compare_rounds
+    from .engines import compare_rounds, tools
 
     path = Path(model.artifact["file"])
     fmt = model.artifact.get("format") or format_of(path)
-    if fmt not in TOOLS:  # e.g. ONNX: no engine tool to compare with
+    engine_tools = tools()
+    if fmt not in engine_tools:  # e.g. ONNX: no engine tool to compare with
         return {"note": f"no engine tool for {fmt} (litert-benchmark: .tflite, benchmark_app: OpenVINO IR)"}
 
     def ours() -> list:
@@ -64,7 +65,7 @@ def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress:
 
     def tool_progress(i: int) -> None:
         if progress is not None:
-            progress(f"{TOOLS[fmt]} {i + 1}/{config.compare_rounds}", i, config.compare_rounds, 0.0, None)
+            progress(f"{engine_tools[fmt]} {i + 1}/{config.compare_rounds}", i, config.compare_rounds, 0.0, None)
 
     try:
         return compare_rounds(path, fmt, threads=int(model.backend.threads or 1), runs=len(first),

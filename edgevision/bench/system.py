@@ -14,9 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-# Distribution names whose versions a reader needs beside a figure (those installed are reported).
-RUNTIME_DISTRIBUTIONS = ("ai-edge-litert", "tflite-runtime", "openvino", "onnxruntime", "onnxruntime-gpu", "numpy",
-                         "opencv-python-headless", "opencv-python")
+# Besides the runtimes' own (the catalogue's), distributions whose versions a reader needs beside a figure.
+OTHER_DISTRIBUTIONS = ("numpy", "opencv-python-headless", "opencv-python")
+
+
+def runtime_distributions() -> tuple[str, ...]:
+    """Every distribution whose version is reported, if installed: the runtimes', then numpy and OpenCV.
+
+    >>> runtime_distributions()[:2]
+    ('ai-edge-litert', 'tflite-runtime')
+    """
+    from ..targets.catalogue import BACKENDS
+
+    return tuple(dict.fromkeys([d for spec in BACKENDS.values() for d in spec.distributions] + list(OTHER_DISTRIBUTIONS)))
 
 
 def versions() -> dict[str, str]:
@@ -28,7 +38,7 @@ def versions() -> dict[str, str]:
     from .. import __version__
 
     out = {"python": platform.python_version(), "edgevision": __version__}
-    for dist in RUNTIME_DISTRIBUTIONS:
+    for dist in runtime_distributions():
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

@@ -70,17 +70,18 @@ OVERRIDES = ("task", "decoder", "labels", "resize", "color", "mean", "std", "sca
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """The final table: target, format, precision, size, fidelity, file."""
+    """The final table: target, format, precision, size, fidelity, drop, file (one row per ``convert --json`` row)."""
+    from .console import table as console_table
+
     head = ("target", "format", "precision", "size", "fidelity", "drop", "file")
-    lines = [head]
-    for r in rows:
-        f = r["fidelity"]
-        metric = f["metric"]
-        shown = f"{metric} {f[metric]:.4f}" + (f", {f['drop_metric']} {f[f['drop_metric']]:.4f}"
-                                              if f.get("drop_metric") in f else "")
-        lines.append((r["target"], r["format"], r["precision"], _size(r["size"]), shown, f"{f['drop']:+.4f}", r["file"]))
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    return console_table(head, [(r["target"], r["format"], r["precision"], _size(r["size"]), _fidelity(r["fidelity"]),
+                                 f"{r['fidelity']['drop']:+.4f}", r["file"]) for r in rows])
+
+
+def _fidelity(f: dict[str, Any]) -> str:
+    metric = f["metric"]
+    return f"{metric} {f[metric]:.4f}" + (f", {f['drop_metric']} {f[f['drop_metric']]:.4f}"
+                                          if f.get("drop_metric") in f else "")
 
 
 def _size(n: int) -> str:
