@@ -22,5 +22,13 @@ def get_converter(fmt: str) -> Converter:
     return converter
 
 
-__all__ = ["SOURCE_KINDS", "Calibration", "Converter", "ConvertJob", "ConvertOptions", "ConvertOutput",
-           "SourceModel", "get_converter"]
+__all__ = [
+    "SOURCE_KINDS",
+    "Calibration",
+    "ConvertJob",
+    "ConvertOptions",
+    "ConvertOutput",
+    "Converter",
+    "SourceModel",
+    "get_converter",
+]

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -41,9 +42,9 @@ class SourceModel:
     path: Path
     kind: str  # one of SOURCE_KINDS
     input_name: str
-    input_shape: Tuple[int, ...]  # static, batch 1, e.g. (1, 224, 224, 3)
+    input_shape: tuple[int, ...]  # static, batch 1, e.g. (1, 224, 224, 3)
     layout: str  # "NHWC" or "NCHW"
-    output_names: Tuple[str, ...]
+    output_names: tuple[str, ...]
     workdir: Path  # scratch space for derived forms of the source (not part of the bundle)
     dynamic: bool = False  # the file itself declares a dynamic input shape (input_shape came from a flag)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -81,7 +82,7 @@ class SourceModel:
         return self._cache["saved_model"]
 
     @property
-    def size(self) -> Tuple[int, int]:
+    def size(self) -> tuple[int, int]:
         """(width, height) of the input."""
         h, w = (self.input_shape[1], self.input_shape[2]) if self.layout == "NHWC" else self.input_shape[2:4]
         return int(w), int(h)
@@ -114,22 +115,22 @@ class ConvertOptions:
     >>> ConvertOptions.of({"iodtype": "int8"})
     Traceback (most recent call last):
     ...
-    edgevision.errors.UserInputError: unknown converter option 'iodtype'; valid options: io_dtype, float_head, compiler_timeout, calibrate_method, op_types, preset, range_estimator, fast_bias_correction, model_type, ignored_scope
+    edgevision.errors.UserInputError: unknown converter option 'iodtype'; valid options: io_dtype, float_head, ...
     """
 
     io_dtype: str = "uint8"  # TFLite / Edge TPU int8: the input and output type ("uint8" or "int8")
-    float_head: Optional[bool] = None  # OpenVINO / ONNX int8: keep a detector's head in float (None: converter's default)
+    float_head: bool | None = None  # OpenVINO / ONNX int8: keep a detector's head in float (None: converter's default)
     compiler_timeout: float = 600.0  # Edge TPU: seconds edgetpu_compiler may take
     calibrate_method: str = "minmax"  # ONNX int8: "minmax", "entropy" or "percentile"
-    op_types: Optional[Tuple[str, ...]] = None  # ONNX int8: op types to quantise (None: the weighted ones)
+    op_types: tuple[str, ...] | None = None  # ONNX int8: op types to quantise (None: the weighted ones)
     preset: str = "performance"  # NNCF: "performance" (symmetric) or "mixed"
     range_estimator: str = "minmax"  # NNCF: "minmax" or "mean_minmax"
     fast_bias_correction: bool = False  # NNCF
-    model_type: Optional[str] = None  # NNCF: "transformer"
-    ignored_scope: Tuple[str, ...] = ()  # NNCF: more node names kept in float
+    model_type: str | None = None  # NNCF: "transformer"
+    ignored_scope: tuple[str, ...] = ()  # NNCF: more node names kept in float
 
     @classmethod
-    def of(cls, options: "ConvertOptions | Mapping[str, Any] | None") -> "ConvertOptions":
+    def of(cls, options: ConvertOptions | Mapping[str, Any] | None) -> ConvertOptions:
         """Options from a mapping (unknown keys named with the valid ones), or as given."""
         if isinstance(options, ConvertOptions):
             return options
@@ -154,7 +155,7 @@ class ConvertJob:
     source: SourceModel
     target: Target
     precision: str  # a Precision value the target allows
-    calibration: Optional[Calibration]  # required for int8
+    calibration: Calibration | None  # required for int8
     outdir: Path  # write the artifact (and its side files) here
     stem: str  # file-name stem, e.g. "model_rpi5_int8"
     options: ConvertOptions = field(default_factory=ConvertOptions)
@@ -176,7 +177,7 @@ class ConvertWarning(str):
 
     explained: bool
 
-    def __new__(cls, text: str, explained: bool = False) -> "ConvertWarning":
+    def __new__(cls, text: str, explained: bool = False) -> ConvertWarning:
         warning = super().__new__(cls, text)
         warning.explained = explained
         return warning
@@ -200,8 +201,8 @@ class Converter(ABC):
     """Build one artifact format. Subclasses set ``format`` and ``precisions`` and implement ``convert``."""
 
     format: ClassVar[str]
-    precisions: ClassVar[Tuple[str, ...]]
-    sources: ClassVar[Tuple[str, ...]]  # the SOURCE_KINDS it reads
+    precisions: ClassVar[tuple[str, ...]]
+    sources: ClassVar[tuple[str, ...]]  # the SOURCE_KINDS it reads
 
     @abstractmethod
     def convert(self, job: ConvertJob) -> ConvertOutput:
@@ -234,7 +235,7 @@ def check_job(job: ConvertJob, precisions: Sequence[str], fmt: str) -> None:
         check_calibration(job.calibration, shape)
 
 
-def check_calibration(calibration: Optional[Calibration], shape: Sequence[Any]) -> None:
+def check_calibration(calibration: Calibration | None, shape: Sequence[Any]) -> None:
     """ConversionError unless there are calibration samples whose shape matches the model input's fixed dims.
 
     Example:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ class Sample:
     truth: Any = None  # class id, (xyxy, class_ids), or a class map
 
 
-def find_images(directory: "str | Path") -> list[Path]:
+def find_images(directory: str | Path) -> list[Path]:
     """Every image under ``directory`` (sub-directories too), sorted; a typed error when there are none."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -77,7 +78,7 @@ def calibration_from_images(images: Sequence[Path], fmt: InputFormat, shape: Seq
     return Calibration(out, origin=f"images: {len(chosen)} from {Path(chosen[0]).parent}")
 
 
-def calibration_from_npy(path: "str | Path", shape: Sequence[int], *, limit: int = 300) -> Calibration:
+def calibration_from_npy(path: str | Path, shape: Sequence[int], *, limit: int = 300) -> Calibration:
     """Float32 input tensors from a ``.npy`` of shape (N, *input) or (N, 1, *input), already preprocessed."""
     path = Path(path)
     try:
@@ -115,12 +116,12 @@ def calibration_from_synthetic(count: int, fmt: InputFormat, shape: Sequence[int
 
 
 def load_samples(images: Sequence[Path], task: str, labels: Sequence[str], *, limit: int = 200,
-                 root: Optional[Path] = None) -> list[Sample]:
+                 root: Path | None = None) -> list[Sample]:
     """Validation images with their ground truth (where given beside them)."""
     return [Sample(str(p), read_image(p), read_truth(p, task, labels, root)) for p in _spread(list(images), limit)]
 
 
-def read_truth(image: Path, task: str, labels: Sequence[str], root: Optional[Path] = None) -> Any:
+def read_truth(image: Path, task: str, labels: Sequence[str], root: Path | None = None) -> Any:
     """The ground truth beside one image, or None: read by the task registry's ``read_truth`` for ``task``."""
     from ..refs import resolve
     from ..tasks.registry import task_spec
@@ -139,13 +140,13 @@ class Truth:
     sidecar: Path  # NAME.json beside the image (may not exist)
     data: dict  # the sidecar's content ({} when there is none)
     index: dict  # label -> class id
-    root: Optional[Path]  # the directory the images were found in
+    root: Path | None  # the directory the images were found in
 
     def label_id(self, name: Any) -> int:
         return _label_id(name, self.index, self.sidecar)
 
 
-def classification_truth(t: Truth) -> Optional[int]:
+def classification_truth(t: Truth) -> int | None:
     """``{"class": "circle"}`` beside the image, or the name of the sub-directory it sits in."""
     name = t.data.get("class")
     if name is None and t.root is not None and t.image.parent != t.root:
@@ -153,7 +154,7 @@ def classification_truth(t: Truth) -> Optional[int]:
     return t.label_id(name) if name is not None else None
 
 
-def detection_truth(t: Truth) -> Optional[tuple[np.ndarray, np.ndarray]]:
+def detection_truth(t: Truth) -> tuple[np.ndarray, np.ndarray] | None:
     """``{"boxes": [[x0, y0, x1, y1], ...], "labels": [...]}`` beside the image, as (xyxy, class ids)."""
     if "boxes" not in t.data:
         return None
@@ -164,7 +165,7 @@ def detection_truth(t: Truth) -> Optional[tuple[np.ndarray, np.ndarray]]:
     return boxes, ids
 
 
-def segmentation_truth(t: Truth) -> Optional[np.ndarray]:
+def segmentation_truth(t: Truth) -> np.ndarray | None:
     """``NAME.mask.png`` beside the image: a class map (0 background, class id + 1)."""
     mask = t.image.with_name(t.image.stem + ".mask.png")
     if not mask.is_file():

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import sys
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 from ..backends import open_backend
 from ..bundle import Artifact, Manifest, sha256_file, write_bundle
@@ -99,7 +100,7 @@ class FidelityError(ConversionError):
         return [r.to_dict() for r in self.reports]
 
 
-def plan(targets: Sequence[str], precision: Optional[str]) -> list[tuple[Target, str]]:
+def plan(targets: Sequence[str], precision: str | None) -> list[tuple[Target, str]]:
     """(target profile, precision) per target; unknown targets and precisions a target refuses fail here.
 
     A target may carry its own precision: ``"jetson-orin:int8"`` overrides ``precision`` for it.
@@ -135,11 +136,11 @@ def check_routes(kind: str, jobs: list[tuple[Target, str]]) -> None:
                                   f"model: {reason}")
 
 
-def convert(model: "str | Path", targets: Sequence[str], *, out: "str | Path",
-            calibration: "str | Path | int | None" = None, validation: "str | Path | None" = None,
-            precision: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
-            model_info: "str | Path | None" = None, overrides: Optional[Mapping[str, Any]] = None,
-            max_drop: Optional[float] = None, io_dtype: str = "uint8", samples: int = 300,
+def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
+            calibration: str | Path | int | None = None, validation: str | Path | None = None,
+            precision: str | None = None, input_shape: Sequence[int] | None = None,
+            model_info: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+            max_drop: float | None = None, io_dtype: str = "uint8", samples: int = 300,
             overwrite: bool = False, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> ConvertResult:
     """Convert ``model`` for every target into the bundle ``out``.
 
@@ -190,11 +191,11 @@ class Session:
     work: Path
     source: SourceModel
     info: ModelInfo
-    calibration: Optional[Calibration]
+    calibration: Calibration | None
     samples: list  # validation samples (with ground truth where given)
     reference: list  # the source's own results on them
     num_classes: int
-    reference_truth: Optional[float]  # the source's metric against ground truth
+    reference_truth: float | None  # the source's metric against ground truth
     io_dtype: str
     log: Callable[[str], None]
     built: dict = field(default_factory=dict)  # (format, precision) -> ConvertOutput: targets may share an artifact
@@ -203,7 +204,7 @@ class Session:
     @classmethod
     def open(cls, model: Path, work: Path, *, calibration: Any, validation: Any, input_shape: Any, model_info: Any,
              overrides: Any, samples: int, io_dtype: str, log: Callable[[str], None],
-             need_calibration: bool) -> "Session":
+             need_calibration: bool) -> Session:
         """Read the source, resolve its information, load the data and run the source on the held-out images."""
         (work / "source").mkdir()
         source = open_source_model(model, workdir=work / "source", input_shape=input_shape)
@@ -262,7 +263,7 @@ class Session:
 
 
 def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit: int, log: Callable,
-          need_calibration: bool) -> tuple[Optional[Calibration], list]:
+          need_calibration: bool) -> tuple[Calibration | None, list]:
     """(calibration tensors, validation samples with ground truth)."""
     shape = source.input_shape
     held: list[Path] = []
@@ -299,7 +300,7 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
 
 
 def _fidelity(output: ConvertOutput, info: ModelInfo, samples: list, ref_results: list, n_classes: int,
-              ref_truth: Optional[float]) -> tuple[dict, dict]:
+              ref_truth: float | None) -> tuple[dict, dict]:
     """Load the artifact through the runtime (this host's CPU) and compare it with the source."""
     file = Path(output.file)
     cpu_twin = file.with_name(file.name.replace("_edgetpu.tflite", ".tflite"))

@@ -29,16 +29,24 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..sources.shapes import SHAPE_LABELS, Scene, shapes_scene
 
-__all__ = ["SHAPE_LABELS", "Scene", "shapes_scene", "ShapesDataset", "TASK_SCENES", "textured_scene",
-           "shapes_dataset", "write_shapes_dataset"]
+__all__ = [
+    "SHAPE_LABELS",
+    "TASK_SCENES",
+    "Scene",
+    "ShapesDataset",
+    "shapes_dataset",
+    "shapes_scene",
+    "textured_scene",
+    "write_shapes_dataset",
+]
 
 # -- task datasets -------------------------------------------------------------------------------
 DATASET_TASKS = ("classification", "detection", "segmentation")
@@ -59,7 +67,7 @@ class ShapesDataset:
     images: np.ndarray  # (n, h, w, 3) uint8 RGB
     boxes: list = field(default_factory=list)  # per image (k, 4) float32 xyxy, source pixels
     classes: list = field(default_factory=list)  # per image (k,) int64 class ids (SHAPE_LABELS)
-    masks: Optional[np.ndarray] = None  # (n, h, w) uint8: 0 background, class id + 1
+    masks: np.ndarray | None = None  # (n, h, w) uint8: 0 background, class id + 1
 
     def __len__(self) -> int:
         return len(self.images)
@@ -94,7 +102,7 @@ def _box_blur3(image: np.ndarray) -> np.ndarray:
     return sum(p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) * np.float32(1 / 9)
 
 
-def textured_scene(rng: np.random.Generator, size: Tuple[int, int], *, n_shapes: int = 3,
+def textured_scene(rng: np.random.Generator, size: tuple[int, int], *, n_shapes: int = 3,
                    min_radius: float = 0.06, max_radius: float = 0.16) -> Scene:
     """A ``shapes_scene`` made camera-like: textured background, uneven light, blur and sensor noise.
 
@@ -123,16 +131,16 @@ def textured_scene(rng: np.random.Generator, size: Tuple[int, int], *, n_shapes:
     return scene
 
 
-def _size_tuple(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
+def _size_tuple(size: int | Sequence[int]) -> tuple[int, int]:
     if np.isscalar(size):
         return int(size), int(size)  # type: ignore[arg-type]
     w, h = (int(v) for v in size)  # type: ignore[union-attr]
     return w, h
 
 
-def shapes_dataset(task: str, n: int, size: Union[int, Tuple[int, int]], seed: int, *,
-                   n_shapes: Optional[Tuple[int, int]] = None, min_radius: Optional[float] = None,
-                   max_radius: Optional[float] = None) -> ShapesDataset:
+def shapes_dataset(task: str, n: int, size: int | tuple[int, int], seed: int, *,
+                   n_shapes: tuple[int, int] | None = None, min_radius: float | None = None,
+                   max_radius: float | None = None) -> ShapesDataset:
     """``n`` textured scenes of ``size`` (w, h) for one task, the same for the same seed (and numpy).
 
     classification: one shape per image, its class in ``.labels``; detection: 1-4 separated
@@ -170,7 +178,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_shapes_dataset(directory: Union[str, Path], task: str, n: int, size: Union[int, Tuple[int, int]],
+def write_shapes_dataset(directory: str | Path, task: str, n: int, size: int | tuple[int, int],
                          seed: int) -> list[Path]:
     """Write ``shapes_dataset(task, n, size, seed)`` as PNGs plus ground-truth sidecars; returns the image paths.
 

@@ -17,7 +17,8 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import ConversionError
 from ..formats.tflite import TFLiteGraph
@@ -27,8 +28,14 @@ from .edgetpu_ops import inner_rank
 from .edgetpu_report import DEFAULT_RUNTIME, format_report, static_report
 from .tflite import write_tflite
 
-__all__ = ["EdgeTPUConverter", "check_source_shape", "check_rank", "runtime_version", "format_report",
-           "static_report"]
+__all__ = [
+    "EdgeTPUConverter",
+    "check_rank",
+    "check_source_shape",
+    "format_report",
+    "runtime_version",
+    "static_report",
+]
 
 
 def check_source_shape(shape: Sequence[Any], *, batch: int = 1) -> None:

@@ -29,8 +29,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from ..errors import ConversionError
 
@@ -58,7 +59,7 @@ _HEADER = re.compile(r"^\s*Operator\s+Count\s+Status\s*$")
 _ROW = re.compile(r"^\s*(\S+)\s+(\d+)\s+(\S.*?)\s*$")
 
 
-def find_compiler() -> Optional[str]:
+def find_compiler() -> str | None:
     """The path of ``edgetpu_compiler`` on PATH, or None.
 
     Example:
@@ -78,7 +79,7 @@ def install_hint() -> str:
 
 def _size(text: str) -> dict[str, Any]:
     m = re.fullmatch(r"([\d.]+)(B|KiB|MiB|GiB)", text)
-    return {"text": text, "bytes": int(round(float(m.group(1)) * _UNITS[m.group(2)])) if m else None}
+    return {"text": text, "bytes": round(float(m.group(1)) * _UNITS[m.group(2)]) if m else None}
 
 
 def parse_compiler_log(text: str) -> dict[str, Any]:

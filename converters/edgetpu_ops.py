@@ -27,8 +27,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +39,15 @@ SUPPORTED_OPS_URL = "https://coral.ai/docs/edgetpu/models-intro/#supported-opera
 INT_DTYPES = ("int8", "uint8")
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
-Problem = Optional[tuple[str, str]]  # (reason it does not map, what to change)
+Problem = tuple[str, str] | None  # (reason it does not map, what to change)
 
 
 class OpView:
     """One operator of subgraph 0 with what the checks read: tensors, decoded options, constant values."""
 
-    def __init__(self, index: int, name: str, inputs: Sequence[Optional[Tensor]],
-                 outputs: Sequence[Optional[Tensor]], options: Any = None,
-                 constants: Optional[Callable[[int], Optional[np.ndarray]]] = None) -> None:
+    def __init__(self, index: int, name: str, inputs: Sequence[Tensor | None],
+                 outputs: Sequence[Tensor | None], options: Any = None,
+                 constants: Callable[[int], np.ndarray | None] | None = None) -> None:
         self.index, self.name = index, name
         self.inputs, self.outputs = list(inputs), list(outputs)
         self.options = options  # the op's schema options object, or None when not decoded
@@ -57,7 +58,7 @@ class OpView:
         method = getattr(self.options, getter, None)
         return method() if method is not None else None
 
-    def const(self, position: int) -> Optional[np.ndarray]:
+    def const(self, position: int) -> np.ndarray | None:
         """The value of constant input ``position`` (e.g. MEAN's axes), or None if not constant or not read."""
         return self._constants(position)
 
@@ -74,7 +75,7 @@ def inner_rank(shape: Sequence[int]) -> int:
     return len(dims)
 
 
-def _axes(v: OpView, position: int) -> Optional[list[int]]:
+def _axes(v: OpView, position: int) -> list[int] | None:
     values, data = v.const(position), v.inputs[0]
     if values is None or data is None:
         return None
@@ -82,7 +83,7 @@ def _axes(v: OpView, position: int) -> Optional[list[int]]:
     return sorted({int(a) % rank for a in np.ravel(values)})
 
 
-def _batch_axis(v: OpView, axes: Optional[list[int]]) -> Problem:
+def _batch_axis(v: OpView, axes: list[int] | None) -> Problem:
     data = v.inputs[0]
     if axes and 0 in axes and data is not None and len(data.shape) == 4:
         return (f"works along the batch dimension of {data.name!r} (axes {axes})",
@@ -230,7 +231,7 @@ class Rule:
     runtime: int = 10  # 10 = "All" runtimes
     limits: str = ""
     confirmed: bool = True
-    check: Optional[Callable[[OpView], Problem]] = None
+    check: Callable[[OpView], Problem] | None = None
 
 
 def rules(runtime: int = 14) -> dict[str, Rule]:

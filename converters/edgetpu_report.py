@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class _Details:
         obj.Init(table.Bytes, table.Pos)
         return obj
 
-    def constant(self, tensor: Optional[Tensor]) -> Optional[np.ndarray]:
+    def constant(self, tensor: Tensor | None) -> np.ndarray | None:
         if tensor is None or not tensor.is_constant or tensor.dtype not in _NUMERIC:
             return None
         raw = self._model.Buffers(tensor.buffer).DataAsNumpy()
@@ -79,7 +79,7 @@ class _Details:
         return values.reshape(tensor.shape) if values.size == int(np.prod(tensor.shape)) else values
 
 
-def _problem(v: OpView, rule: Optional[Rule], runtime: int, max_rank: int) -> Problem:
+def _problem(v: OpView, rule: Rule | None, runtime: int, max_rank: int) -> Problem:
     """Why op ``v`` does not map (reason, fix), or None when every documented rule holds."""
     if rule is None:
         fix = FIX_FOR_OP.get(v.name, "replace it with ops from the Edge TPU list, or move it out of the model "
@@ -101,11 +101,11 @@ def _problem(v: OpView, rule: Optional[Rule], runtime: int, max_rank: int) -> Pr
     return rule.check(v) if rule.check is not None else None
 
 
-def _view(index: int, name: str, inputs: list, outputs: list, details: Optional[_Details]) -> OpView:
+def _view(index: int, name: str, inputs: list, outputs: list, details: _Details | None) -> OpView:
     if details is None:  # no bindings: the option- and constant-dependent limits are not checked
         return OpView(index, name, inputs, outputs)
 
-    def constant(position: int) -> Optional[np.ndarray]:
+    def constant(position: int) -> np.ndarray | None:
         return details.constant(inputs[position]) if position < len(inputs) else None
 
     return OpView(index, name, inputs, outputs, details.options(index), constant)
@@ -118,7 +118,7 @@ def _maps(rule: Rule) -> str:
     return f"maps (Coral table: {'; '.join([rule.name] + notes)})"
 
 
-def static_report(model: Union[str, os.PathLike, bytes], *, runtime_version: int = DEFAULT_RUNTIME,
+def static_report(model: str | os.PathLike | bytes, *, runtime_version: int = DEFAULT_RUNTIME,
                   max_rank: int = 3) -> dict[str, Any]:
     """Predict which ops of a full-integer ``.tflite`` the Edge TPU compiler maps and where the graph splits.
 
@@ -139,7 +139,7 @@ def static_report(model: Union[str, os.PathLike, bytes], *, runtime_version: int
     table = rules(runtime_version)
     sub = graph.subgraphs[0]
     ops: list[dict[str, Any]] = []
-    blocking: Optional[dict[str, Any]] = None
+    blocking: dict[str, Any] | None = None
     for i, op in enumerate(sub.operators):
         name = graph.op_name(op)
         view = _view(i, name, [sub.tensors[j] if j >= 0 else None for j in op.inputs],

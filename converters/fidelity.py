@@ -18,8 +18,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def run_model(model: Any, samples: Sequence[Sample]) -> list[Any]:
 
 
 def measure(model: Any, samples: Sequence[Sample], reference: Sequence[Any], *,
-            num_classes: int, reference_truth_score: Optional[float] = None) -> dict[str, Any]:
+            num_classes: int, reference_truth_score: float | None = None) -> dict[str, Any]:
     """Fidelity of ``model`` against the source's ``reference`` results on ``samples``."""
     fid = metric_of(model.task)
     got = run_model(model, samples)
@@ -90,7 +91,7 @@ def measure(model: Any, samples: Sequence[Sample], reference: Sequence[Any], *,
 
 
 def reference_truth_score(task: str, reference: Sequence[Any], samples: Sequence[Sample],
-                          num_classes: int) -> Optional[float]:
+                          num_classes: int) -> float | None:
     """The source model's own metric against ground truth, when every sample has ground truth."""
     truth = [s.truth for s in samples]
     if not truth or any(t is None for t in truth):

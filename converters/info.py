@@ -19,9 +19,10 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ..bundle import INPUT_KEYS
 from ..decode import decoder_config, decoder_spec, guess_decoder
@@ -43,7 +44,7 @@ class ModelInfo:
     origin: str  # where it came from, said to the user
 
 
-def read_model_info(path: "str | Path") -> dict[str, Any]:
+def read_model_info(path: str | Path) -> dict[str, Any]:
     """A model-info JSON file, validated (unknown keys named with the valid ones)."""
     path = Path(path)
     try:
@@ -63,14 +64,14 @@ def read_model_info(path: "str | Path") -> dict[str, Any]:
     return data
 
 
-def sibling_info(model: Path) -> Optional[Path]:
+def sibling_info(model: Path) -> Path | None:
     """``model.json`` beside ``model.keras`` (or inside a SavedModel directory), if there is one."""
     candidates = [model / "model_info.json"] if model.is_dir() else [model.with_suffix(".json")]
     return next((c for c in candidates if c.is_file()), None)
 
 
-def resolve_model_info(model: Path, outputs: list, *, info_file: Optional[Path] = None,
-                       overrides: Optional[Mapping[str, Any]] = None, input_size: tuple[int, int]) -> ModelInfo:
+def resolve_model_info(model: Path, outputs: list, *, info_file: Path | None = None,
+                       overrides: Mapping[str, Any] | None = None, input_size: tuple[int, int]) -> ModelInfo:
     """Merge the info file (named, or beside the model), the flags, and what the outputs imply."""
     info_file = info_file or sibling_info(model)
     data = read_model_info(info_file) if info_file else {}

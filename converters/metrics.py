@@ -29,7 +29,8 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def average_precision(confidence: np.ndarray, is_tp: np.ndarray, num_ground_trut
     return float(np.sum((recall[1:] - recall[:-1]) * envelope[1:]))
 
 
-def _prediction(p: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _prediction(p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if hasattr(p, "xyxy"):  # edgevision.results.Detections, or anything shaped like it
         xyxy, conf, cls = p.xyxy, p.confidence, p.class_id
     else:
@@ -128,7 +129,7 @@ def _prediction(p: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xyxy, conf, cls
 
 
-def _truth(g: Any) -> Tuple[np.ndarray, np.ndarray]:
+def _truth(g: Any) -> tuple[np.ndarray, np.ndarray]:
     if hasattr(g, "xyxy"):  # a reference model's Detections: its confidences are not needed
         xyxy, cls = g.xyxy, g.class_id
     else:
@@ -140,7 +141,7 @@ def _truth(g: Any) -> Tuple[np.ndarray, np.ndarray]:
     return xyxy, cls
 
 
-def reference_ground_truth(detections: Any, score_threshold: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+def reference_ground_truth(detections: Any, score_threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A reference model's detections as ground truth (xyxy, class_id): those scoring >= ``score_threshold``.
 
     The runtime's decoder already drops detections under its own threshold, so the
@@ -198,7 +199,7 @@ def _check_ids(ids: np.ndarray, num_classes: int, what: str) -> None:
         raise ValueError(f"expected {what} class ids in [0, {num_classes}), got {int(ids.min())}..{int(ids.max())}")
 
 
-def _match(p_xyxy: np.ndarray, p_conf: np.ndarray, g_xyxy: np.ndarray, iou: float) -> Tuple[np.ndarray, np.ndarray]:
+def _match(p_xyxy: np.ndarray, p_conf: np.ndarray, g_xyxy: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
     """Greedy matching in one image and class: (confidences, true-positive flags), best first."""
     order = np.argsort(-p_conf, kind="stable")
     flags = np.zeros(len(order), bool)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConversionError, ModelError, ModelFileError
 from .base import Converter, ConvertJob, ConvertOutput, SourceModel, check_job, dynamic_dims

@@ -37,7 +37,8 @@ import contextlib
 import io
 import logging
 import shutil
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..errors import ConversionError
 from .base import ConvertJob
@@ -159,8 +160,13 @@ def quantize_qdq(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
     """
     import onnx
     import onnxruntime
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from .onnx import graph_inputs, opset_of

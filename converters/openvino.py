@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConversionError, ModelError, ModelFileError
 from .base import Converter, ConvertJob, ConvertOutput, SourceModel, check_job

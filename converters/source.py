@@ -13,8 +13,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def source_kind(path: Path) -> str:
     return kind
 
 
-def _layout(shape: Sequence[Optional[int]]) -> str:
+def _layout(shape: Sequence[int | None]) -> str:
     if len(shape) != 4:
         raise UserInputError(f"expected a 4-D image input (NHWC or NCHW), got shape {_fmt(shape)}")
     if shape[-1] in (1, 3) or shape[1] not in (1, 3):
@@ -49,11 +50,11 @@ def _layout(shape: Sequence[Optional[int]]) -> str:
     return "NCHW"
 
 
-def _fmt(shape: Sequence[Optional[int]]) -> str:
+def _fmt(shape: Sequence[int | None]) -> str:
     return "[" + ", ".join("?" if d in (None, -1) or isinstance(d, str) else str(d) for d in shape) + "]"
 
 
-def pin_shape(declared: Sequence[Any], given: Optional[Sequence[int]], where: str) -> tuple[tuple[int, ...], bool]:
+def pin_shape(declared: Sequence[Any], given: Sequence[int] | None, where: str) -> tuple[tuple[int, ...], bool]:
     """(static batch-1 shape, whether the file's shape was dynamic beyond the batch)."""
     declared = [None if (d is None or isinstance(d, str) or (isinstance(d, int) and d < 0)) else int(d)
                 for d in declared]
@@ -71,8 +72,8 @@ def pin_shape(declared: Sequence[Any], given: Optional[Sequence[int]], where: st
     return (1, *declared[1:]), False
 
 
-def open_source_model(path: "str | Path", *, workdir: "str | Path",
-                      input_shape: Optional[Sequence[int]] = None) -> SourceModel:
+def open_source_model(path: str | Path, *, workdir: str | Path,
+                      input_shape: Sequence[int] | None = None) -> SourceModel:
     """Read a source model's input and outputs; ``input_shape`` pins a dynamic input (batch must be 1)."""
     path = Path(path)
     kind = source_kind(path)
@@ -89,8 +90,9 @@ def _read_keras(path: Path) -> tuple[str, list, list]:
 
     try:
         model = keras.models.load_model(path, compile=False)
-    except Exception as e:  # Keras raises ValueError, OSError, TypeError... for a file it cannot read
-        raise ModelFileError(f"expected a Keras model Keras can load, got {path.name!r}: {str(e).splitlines()[0][:200]}") from None
+    except Exception as e:  # noqa: BLE001 - Keras raises ValueError, OSError, TypeError... for a file it cannot read
+        first = str(e).splitlines()[0][:200]
+        raise ModelFileError(f"expected a Keras model Keras can load, got {path.name!r}: {first}") from None
     if len(model.inputs) != 1:
         raise UserInputError(f"expected a model with one image input, got {len(model.inputs)} inputs in {path.name}")
     inp = model.inputs[0]
@@ -116,7 +118,7 @@ def _read_onnx(path: Path) -> tuple[str, list, list]:
 
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # onnx raises DecodeError and others from protobuf
+    except Exception as e:  # noqa: BLE001 - onnx raises protobuf's DecodeError and others
         raise ModelFileError(f"expected an ONNX model, got {path.name!r} that onnx cannot parse ({type(e).__name__})") from None
     inits = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
@@ -132,7 +134,7 @@ def _read_frozen(path: Path) -> tuple[str, list, list]:
     graph = tf.compat.v1.GraphDef()
     try:
         graph.ParseFromString(path.read_bytes())
-    except Exception:  # protobuf's DecodeError
+    except Exception:  # noqa: BLE001 - protobuf's DecodeError, not importable by a stable name
         raise ModelFileError(f"expected a TF1 frozen graph (GraphDef .pb), got {path.name!r} that does not parse") from None
     placeholders = [n for n in graph.node if n.op == "Placeholder"]
     if len(placeholders) != 1:

@@ -19,8 +19,9 @@ import contextlib
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from ..errors import ConversionError, ModelFileError
 from ..formats.tflite import FLOAT_DTYPES, TFLiteGraph, read_tflite
@@ -39,7 +40,7 @@ def _tf() -> Any:
     return tf
 
 
-def build_converter(source: SourceModel, precision: str, *, calibration: Optional[Calibration] = None,
+def build_converter(source: SourceModel, precision: str, *, calibration: Calibration | None = None,
                     io_dtype: str = "uint8") -> tuple[Any, str]:
     """A configured ``tf.lite.TFLiteConverter`` for ``source`` at ``precision``, and how it reads the source.
 

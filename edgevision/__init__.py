@@ -17,8 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .errors import (BackendUnavailableError, ConversionError, EdgeVisionError, ImageError, ManifestError,
-                     ModelError, ModelFileError, SourceError, TargetError, UserInputError)
+from .errors import (
+    BackendUnavailableError,
+    ConversionError,
+    EdgeVisionError,
+    ImageError,
+    ManifestError,
+    ModelError,
+    ModelFileError,
+    SourceError,
+    TargetError,
+    UserInputError,
+)
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from .model import Model, load
@@ -29,9 +39,23 @@ _LAZY = {"load": ".model", "Model": ".model", "Classification": ".results", "Det
          "Segmentation": ".results", "Result": ".results"}
 
 __all__ = [
-    "load", "Model", "Classification", "Detections", "Segmentation", "Result",
-    "EdgeVisionError", "UserInputError", "ModelFileError", "ManifestError", "ImageError", "SourceError",
-    "TargetError", "ModelError", "BackendUnavailableError", "ConversionError", "__version__",
+    "BackendUnavailableError",
+    "Classification",
+    "ConversionError",
+    "Detections",
+    "EdgeVisionError",
+    "ImageError",
+    "ManifestError",
+    "Model",
+    "ModelError",
+    "ModelFileError",
+    "Result",
+    "Segmentation",
+    "SourceError",
+    "TargetError",
+    "UserInputError",
+    "__version__",
+    "load",
 ]
 
 

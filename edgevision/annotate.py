@@ -18,12 +18,13 @@ Example:
 from __future__ import annotations
 
 import colorsys
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .results import Classification, Detections, Result, Segmentation
 from .refs import resolve
+from .results import Classification, Detections, Result, Segmentation
 from .tasks.registry import spec_of_result
 
 _PALETTE_SIZE = 256
@@ -67,7 +68,7 @@ class Annotator:
         ((96, 128, 3), True)
     """
 
-    def __init__(self, *, alpha: float = 0.45, background: Optional[int] = 0, order: str = "BGR") -> None:
+    def __init__(self, *, alpha: float = 0.45, background: int | None = 0, order: str = "BGR") -> None:
         import cv2  # drawing needs OpenCV; imported with the first Annotator, not with edgevision
 
         if order not in ("BGR", "RGB"):
@@ -75,9 +76,9 @@ class Annotator:
         self.cv2 = cv2
         self.alpha, self.background, self.order = float(alpha), background, order
         self.palette = PALETTE[:, ::-1].copy() if order == "BGR" else PALETTE
-        self._buffer: Optional[np.ndarray] = None
-        self._overlay: Optional[np.ndarray] = None
-        self._mask: Optional[np.ndarray] = None
+        self._buffer: np.ndarray | None = None
+        self._overlay: np.ndarray | None = None
+        self._mask: np.ndarray | None = None
         # The first text call loads OpenCV's Hershey font tables (~8 MB, some ms): here, not on a frame.
         cv2.getTextSize("0", cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
 
@@ -85,7 +86,7 @@ class Annotator:
         """One class's colour in this annotator's channel order."""
         return tuple(int(v) for v in self.palette[int(class_id) % _PALETTE_SIZE])  # type: ignore[return-value]
 
-    def draw(self, image: np.ndarray, result: Optional[Result]) -> np.ndarray:
+    def draw(self, image: np.ndarray, result: Result | None) -> np.ndarray:
         """``image`` (HxWx3 uint8 RGB) with ``result`` drawn on it, in this annotator's channel order."""
         cv2 = self.cv2
         if self._buffer is None or self._buffer.shape != image.shape:
@@ -143,7 +144,7 @@ def draw_detections(annotator: Annotator, out: np.ndarray, result: Detections, s
     cv2 = annotator.cv2
     h, w = out.shape[:2]
     for box, score, class_id, name in zip(result.xyxy, result.confidence, result.class_id, result.names):
-        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
         x1, x2 = max(0, min(x1, w - 1)), max(0, min(x2, w - 1))
         y1, y2 = max(0, min(y1, h - 1)), max(0, min(y2, h - 1))
         c = annotator.colour(class_id)
@@ -173,7 +174,7 @@ def draw_segmentation(annotator: Annotator, out: np.ndarray, result: Segmentatio
     annotator.text_block(out, lines[:5], scale)
 
 
-def annotate(image: np.ndarray, result: Optional[Result], **options: Any) -> np.ndarray:
+def annotate(image: np.ndarray, result: Result | None, **options: Any) -> np.ndarray:
     """A new RGB image: ``image`` with ``result`` drawn on it (``options`` as for ``Annotator``).
 
     Example:

@@ -18,10 +18,11 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from .decode import decoder_config, decoder_option_names, decoder_spec
 from .errors import ManifestError, UserInputError
@@ -124,7 +125,8 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
         raise ManifestError(f"expected labels as a list of strings in {where}, got {type(labels).__name__}")
     artifacts = {}
     if not isinstance(data["artifacts"], Mapping):
-        raise ManifestError(f"expected artifacts as an object keyed by target id in {where}, got {type(data['artifacts']).__name__}")
+        raise ManifestError(f"expected artifacts as an object keyed by target id in {where}, "
+                            f"got {type(data['artifacts']).__name__}")
     if not data["artifacts"]:
         raise ManifestError(f"expected at least one artifact in {where}, got none")
     for target, entry in data["artifacts"].items():
@@ -149,7 +151,7 @@ def _input_kwargs(section: Mapping, where: str) -> dict:
     return kwargs
 
 
-def read_manifest(bundle: "str | Path") -> Manifest:
+def read_manifest(bundle: str | Path) -> Manifest:
     """Read and validate ``bundle/manifest.json``."""
     path = Path(bundle) / MANIFEST
     try:
@@ -161,7 +163,7 @@ def read_manifest(bundle: "str | Path") -> Manifest:
     return parse_manifest(data, str(path))
 
 
-def sha256_file(path: "str | Path") -> str:
+def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -169,7 +171,7 @@ def sha256_file(path: "str | Path") -> str:
     return h.hexdigest()
 
 
-def verify_artifact(bundle: "str | Path", artifact: Artifact) -> Path:
+def verify_artifact(bundle: str | Path, artifact: Artifact) -> Path:
     """The artifact's path, after checking it (and an IR's .bin weights) exists and matches its sha256."""
     path = Path(bundle) / artifact.file
     checks = [(artifact.file, artifact.sha256)]
@@ -189,7 +191,7 @@ def verify_artifact(bundle: "str | Path", artifact: Artifact) -> Path:
     return path
 
 
-def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "str | Path"], *,
+def write_bundle(dest: str | Path, manifest: Manifest, files: Mapping[str, str | Path], *,
                  overwrite: bool = False) -> Path:
     """Write a bundle atomically. ``files`` maps names inside the bundle to source paths.
 
@@ -234,7 +236,7 @@ def write_bundle(dest: "str | Path", manifest: Manifest, files: Mapping[str, "st
     return dest
 
 
-def extract_bundle(archive: "str | Path", cache: "str | Path | None" = None) -> Path:
+def extract_bundle(archive: str | Path, cache: str | Path | None = None) -> Path:
     """Unpack a zipped bundle once into a cache directory keyed by the zip's sha256; returns the bundle dir."""
     archive = Path(archive)
     digest = sha256_file(archive)

@@ -16,8 +16,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class DecoderSpec:
     contract: str  # the outputs (and metadata) it accepts, in words: said in errors and in docs
     bind: Callable[[dict, list[TensorSpec], tuple[str, ...]], Decoder]  # (config, output specs, labels) -> decoder
     fits: Callable[[Shapes], bool]  # whether a bare model's output shapes look like this layout
-    num_classes: Callable[[Shapes], Optional[int]] = lambda shapes: None  # classes its outputs imply, if any
+    num_classes: Callable[[Shapes], int | None] = lambda shapes: None  # classes its outputs imply, if any
 
 
 DECODERS: dict[str, DecoderSpec] = {}  # name -> spec, in registration order (the order bare models are guessed in)
@@ -72,7 +73,7 @@ def decoder_spec(name: str) -> DecoderSpec:
         raise UserInputError(f"expected a decoder among {', '.join(DECODERS)}, got {name!r}") from None
 
 
-def decoder_names(task: Optional[str] = None) -> tuple[str, ...]:
+def decoder_names(task: str | None = None) -> tuple[str, ...]:
     """The registered decoders (of one task, when given).
 
     >>> decoder_names("detection")
@@ -86,7 +87,7 @@ def decoder_option_names() -> tuple[str, ...]:
     return tuple(sorted({k for s in DECODERS.values() for k in s.defaults}))
 
 
-def decoder_config(decoder_type: str, options: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+def decoder_config(decoder_type: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The full, validated option dict for one decoder type (defaults filled in)."""
     valid = decoder_spec(decoder_type).defaults
     options = dict(options or {})
@@ -99,7 +100,7 @@ def decoder_config(decoder_type: str, options: Optional[Mapping[str, Any]] = Non
     return {"type": decoder_type, **valid, **options}
 
 
-def guess_decoder(task: Optional[str], outputs: Sequence[TensorSpec]) -> str:
+def guess_decoder(task: str | None, outputs: Sequence[TensorSpec]) -> str:
     """The decoder type for a bare model file, from its task (if given) and output shapes."""
     shapes = [tuple(o.shape) for o in outputs]
     candidates = decoder_names(task_spec(task).name if task is not None else None)
@@ -115,7 +116,7 @@ def guess_decoder(task: Optional[str], outputs: Sequence[TensorSpec]) -> str:
     )
 
 
-def num_classes(config: Mapping[str, Any], outputs: Sequence[TensorSpec]) -> Optional[int]:
+def num_classes(config: Mapping[str, Any], outputs: Sequence[TensorSpec]) -> int | None:
     """The number of classes a model's outputs imply for its decoder, or None when they do not say."""
     return decoder_spec(config["type"]).num_classes([tuple(o.shape) for o in outputs])
 

@@ -19,8 +19,9 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 STAGES = ("capture", "preprocess", "infer", "decode")
 
@@ -39,7 +40,7 @@ class FrameTimings(NamedTuple):
     infer: float
     decode: float
     total: float
-    user: Optional[dict] = None
+    user: dict | None = None
 
     def to_dict(self, scale: float = 1000.0, digits: int = 3) -> dict[str, Any]:
         """Milliseconds (by default), rounded, user stages flattened in: for JSON lines."""
@@ -54,13 +55,13 @@ Callback = Callable[[FrameTimings, Any], None]
 class Stopwatch:
     """A context manager that measures one block: ``with Stopwatch() as sw: ...; sw.elapsed`` (seconds)."""
 
-    __slots__ = ("start", "elapsed")
+    __slots__ = ("elapsed", "start")
 
     def __init__(self) -> None:
         self.start = 0.0
         self.elapsed = 0.0
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.start = time.perf_counter()
         return self
 
@@ -74,7 +75,7 @@ class Hooks:
     def __init__(self) -> None:
         self._callbacks: list[Callback] = []
         self._user: dict[str, float] = {}
-        self.last: Optional[FrameTimings] = None
+        self.last: FrameTimings | None = None
 
     def add(self, callback: Callback) -> Callback:
         """Register ``callback(timings, result)``; returns it, so it also works as a decorator."""
@@ -156,6 +157,6 @@ class Recorder:
             return [t[index] for t in self.frames]
         return [(t.user or {}).get(stage, 0.0) for t in self.frames]
 
-    def to_dict(self, stages: Optional[Sequence[str]] = None, scale: float = 1000.0) -> dict[str, list[float]]:
+    def to_dict(self, stages: Sequence[str] | None = None, scale: float = 1000.0) -> dict[str, list[float]]:
         """{stage: [milliseconds per frame]} for ``stages`` (default: every stage seen)."""
         return {s: [scale * v for v in self.seconds(s)] for s in (stages or self.stages())}

@@ -15,7 +15,8 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class EngineLease:
     run: Run  # the backend's own method while held (no layer of ours per frame), then _run_released
 
     def __init__(self, *, owner: str, run: Run, fresh_outputs: bool,
-                 on_release: Callable[["EngineLease"], None]) -> None:
+                 on_release: Callable[[EngineLease], None]) -> None:
         self.owner = owner
         self.run = run
         self.fresh_outputs = bool(fresh_outputs)
@@ -61,7 +62,7 @@ class EngineLease:
             self.run = self._run_released
             self._on_release(self)
 
-    def __enter__(self) -> "EngineLease":
+    def __enter__(self) -> EngineLease:
         return self
 
     def __exit__(self, *exc: Any) -> None:

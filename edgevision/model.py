@@ -10,8 +10,9 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Model:
     """
 
     def __init__(self, backend: Backend, *, task: str, labels: Sequence[str], input_format: InputFormat,
-                 decoder: Mapping[str, Any], artifact: Optional[Mapping[str, Any]] = None) -> None:
+                 decoder: Mapping[str, Any], artifact: Mapping[str, Any] | None = None) -> None:
         if len(backend.inputs) != 1:
             raise ModelError(f"expected a model with one image input, got {len(backend.inputs)} inputs")
         spec = backend.inputs[0]
@@ -67,7 +68,7 @@ class Model:
         self._infer = backend.infer
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.hooks = Hooks()
-        self._lease: Optional[EngineLease] = None  # who runs the engine now, when not this object
+        self._lease: EngineLease | None = None  # who runs the engine now, when not this object
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -169,7 +170,7 @@ class Model:
             self._lease = None
 
     @property
-    def leased_by(self) -> Optional[str]:
+    def leased_by(self) -> str | None:
         """The owner of the lease on the engine, or None when the model is free to ``predict``.
 
         Example:
@@ -182,7 +183,7 @@ class Model:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
-    def stream(self, source: Any, *, overlap: "bool | str" = "auto", **options: Any) -> Any:
+    def stream(self, source: Any, *, overlap: bool | str = "auto", **options: Any) -> Any:
         """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
 
         ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
@@ -228,7 +229,8 @@ class Model:
 
     def __repr__(self) -> str:
         b = self.backend.info()
-        return f"Model(task={self.task!r}, artifact={Path(self.artifact['file']).name!r}, backend={b['backend']!r}, device={b['device']!r})"
+        return (f"Model(task={self.task!r}, artifact={Path(self.artifact['file']).name!r}, backend={b['backend']!r}, "
+                f"device={b['device']!r})")
 
 
 def read_labels(labels: Any) -> list[str]:
@@ -243,7 +245,7 @@ def read_labels(labels: Any) -> list[str]:
     return [str(x) for x in labels]
 
 
-def split_model_info(model_info: Mapping[str, Any]) -> tuple[Optional[str], Optional[str], list, dict, dict]:
+def split_model_info(model_info: Mapping[str, Any]) -> tuple[str | None, str | None, list, dict, dict]:
     """(task, decoder type, labels, InputFormat kwargs, decoder options) from flat keyword arguments."""
     valid = model_info_keys()
     unknown = sorted(set(model_info) - set(valid))
@@ -265,8 +267,8 @@ def split_model_info(model_info: Mapping[str, Any]) -> tuple[Optional[str], Opti
     return task, decoder, labels, fmt, info
 
 
-def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = None,
-         backend: Optional[str] = None, device: Optional[str] = None, **model_info: Any) -> Model:
+def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
+         backend: str | None = None, device: str | None = None, **model_info: Any) -> Model:
     """Load a bundle (a directory or its ``.zip``) or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
 
     For a bundle, the manifest says everything and ``target`` picks the artifact
@@ -296,8 +298,8 @@ def load(path: "str | Path", *, target: str = "auto", threads: Optional[int] = N
                  artifact={"file": str(path), "target": None if target == "auto" else target})
 
 
-def _load_bundle(path: Path, *, target: str, threads: Optional[int], backend: Optional[str],
-                 device: Optional[str], **overrides: Any) -> Model:
+def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str | None,
+                 device: str | None, **overrides: Any) -> Model:
     manifest: Manifest = read_manifest(path)
     target_id, reason = choose_artifact(manifest, target)
     artifact = manifest.artifacts[target_id]

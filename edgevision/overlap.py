@@ -16,13 +16,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Any, Mapping, NamedTuple, Optional, Union
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import UserInputError
 
-Overlap = Union[bool, str]  # True, False or "auto"
+Overlap = bool | str  # True, False or "auto"
 
 
 def overlap_pays(backend_info: Mapping[str, Any], cores: int) -> bool:
@@ -44,7 +45,7 @@ def overlap_pays(backend_info: Mapping[str, Any], cores: int) -> bool:
     return bool(threads) and int(threads) < cores
 
 
-def choose_overlap(overlap: Overlap, backend_info: Mapping[str, Any], cores: Optional[int] = None) -> bool:
+def choose_overlap(overlap: Overlap, backend_info: Mapping[str, Any], cores: int | None = None) -> bool:
     """``overlap`` as given (True/False), or for ``"auto"`` what ``overlap_pays`` says on ``cores`` (default: all usable).
 
     Example:
@@ -85,8 +86,8 @@ class EngineThread:
 
     def __init__(self, engine: Any, depth: int) -> None:
         self._engine = engine
-        self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
-        self._done: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
+        self._jobs: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._done: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._work, name="edgevision-infer", daemon=True)
         self._thread.start()
 

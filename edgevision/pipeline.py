@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class Stream:
     docstring); ``stream.overlap`` says which runs.
     """
 
-    def __init__(self, model: Any, source: "str | Path | Source", *, overlap: Overlap = "auto",
+    def __init__(self, model: Any, source: str | Path | Source, *, overlap: Overlap = "auto",
                  **options: Any) -> None:
         if isinstance(source, Source) and options:
             raise TypeError(f"expected source options only with a URI or path, got an open source and "
@@ -86,19 +87,19 @@ class Stream:
         self.overlap = choose_overlap(overlap, model.backend.info()) if isinstance(overlap, str) else bool(overlap)
         self.source: Source = source if isinstance(source, Source) else open_source(source, **options)
         self.stats = RunStats()
-        self.frame: Optional[Frame] = None
-        self.result: Optional[Result] = None
-        self.timings: Optional[FrameTimings] = None
+        self.frame: Frame | None = None
+        self.result: Result | None = None
+        self.timings: FrameTimings | None = None
         self._closed = False
-        self._lease: Optional[EngineLease] = None  # overlap: taken by the first next(), so opening consumes nothing
-        self._engine: Optional[EngineThread] = None
+        self._lease: EngineLease | None = None  # overlap: taken by the first next(), so opening consumes nothing
+        self._engine: EngineThread | None = None
         self._staging: list[np.ndarray] = []  # overlap: input tensors, filled and inferred in turn
         self._slot = 0
-        self._inflight: "collections.deque[_Prepared]" = collections.deque()  # submitted, oldest first
+        self._inflight: collections.deque[_Prepared] = collections.deque()  # submitted, oldest first
         self._ended = False  # overlap: the source has no more frames (or raised)
-        self._deferred: Optional[Exception] = None  # the source's error, raised after the frames in flight
+        self._deferred: Exception | None = None  # the source's error, raised after the frames in flight
 
-    def __iter__(self) -> "Stream":
+    def __iter__(self) -> Stream:
         return self
 
     def __next__(self) -> Result:
@@ -127,7 +128,7 @@ class Stream:
 
     DEPTH = 2  # overlap: frames submitted to the engine at once (one running, one queued)
 
-    def _prepare(self) -> Optional[_Prepared]:
+    def _prepare(self) -> _Prepared | None:
         """Capture the next frame and preprocess it into the next staging tensor; None at the end."""
         clock = time.perf_counter
         start = clock()
@@ -203,7 +204,7 @@ class Stream:
                 self._lease.release()
             self.source.close()
 
-    def __enter__(self) -> "Stream":
+    def __enter__(self) -> Stream:
         return self
 
     def __exit__(self, *exc: Any) -> None:

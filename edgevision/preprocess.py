@@ -18,8 +18,9 @@ Example:
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,12 @@ class InputFormat:
     (uint8/int8) input gets the raw pixels, the convention of quantised TFLite models.
     """
 
-    size: Optional[Tuple[int, int]] = None  # (w, h); None -> from the model
-    layout: Optional[str] = None  # "NHWC" | "NCHW"; None -> from the model's shape
+    size: tuple[int, int] | None = None  # (w, h); None -> from the model
+    layout: str | None = None  # "NHWC" | "NCHW"; None -> from the model's shape
     color: str = "RGB"  # channel order the model wants: "RGB" | "BGR"
     resize: ResizeMode = ResizeMode.STRETCH
-    mean: Optional[Tuple[float, ...]] = None
-    std: Optional[Tuple[float, ...]] = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
     pad_value: int = 0
 
     def __post_init__(self) -> None:
@@ -99,14 +100,14 @@ def image_layout(shape: Sequence[int]) -> str:
     )
 
 
-def resize_bilinear(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize with half-pixel centres (cv2 INTER_LINEAR's sampling) in numpy."""
     h, w = image.shape[:2]
     nw, nh = size
     if (w, h) == (nw, nh):
         return image
 
-    def axis(n_out: int, n_in: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pos = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
         lo = np.floor(pos).astype(np.intp)
         return lo, np.minimum(lo + 1, n_in - 1), (pos - lo).astype(np.float32)
@@ -120,7 +121,7 @@ def resize_bilinear(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _resize(image: np.ndarray, size: Tuple[int, int], cv2: Any) -> np.ndarray:
+def _resize(image: np.ndarray, size: tuple[int, int], cv2: Any) -> np.ndarray:
     if image.shape[1] == size[0] and image.shape[0] == size[1]:
         return image
     if cv2 is not None:
@@ -138,11 +139,11 @@ class Preprocessor:
     """
 
     fmt: InputFormat
-    shape: Tuple[int, ...]
+    shape: tuple[int, ...]
     dtype: np.dtype
-    quant: Optional[Tuple[float, int]] = None
+    quant: tuple[float, int] | None = None
     layout: str = field(init=False)
-    size: Tuple[int, int] = field(init=False)
+    size: tuple[int, int] = field(init=False)
     channels: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -209,7 +210,7 @@ class Preprocessor:
         return "lut"
 
     # -- per frame ----------------------------------------------------------------------
-    def transform_for(self, source_size: Tuple[int, int]) -> Transform:
+    def transform_for(self, source_size: tuple[int, int]) -> Transform:
         t = self._transforms.get(source_size)
         if t is None:
             t = self._transforms[source_size] = make_transform(source_size, self.size, self.fmt.resize)

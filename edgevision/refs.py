@@ -12,9 +12,10 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
-Ref = Union[str, type, Callable[..., Any]]  # an object, or "module:attribute" naming one
+Ref = str | type | Callable[..., Any]  # an object, or "module:attribute" naming one
 
 
 def resolve(ref: Ref) -> Any:

@@ -14,8 +14,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -83,13 +84,13 @@ class Detections:
             )
 
     @classmethod
-    def empty(cls, labels: Sequence[str] = ()) -> "Detections":
+    def empty(cls, labels: Sequence[str] = ()) -> Detections:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), labels)
 
     def __len__(self) -> int:
         return len(self.xyxy)
 
-    def __getitem__(self, index: Any) -> "Detections":
+    def __getitem__(self, index: Any) -> Detections:
         """Select detections with an index array, a slice or a boolean mask."""
         if isinstance(index, (int, np.integer)):
             index = [index]
@@ -160,4 +161,4 @@ class Segmentation:
         }
 
 
-Result = Union[Classification, Detections, Segmentation]
+Result = Classification | Detections | Segmentation

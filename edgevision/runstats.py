@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -67,15 +67,15 @@ class RunStats:
     def __init__(self, window: int = 60) -> None:
         self.frames = 0
         self.started = time.monotonic()
-        self.first_result: Optional[float] = None  # monotonic time of the first result
-        self.last_result: Optional[float] = None
+        self.first_result: float | None = None  # monotonic time of the first result
+        self.last_result: float | None = None
         self.first_seconds = 0.0  # the first frame's total, warm-up included; reported apart
         self.histograms = {k: LatencyHistogram() for k in TIMED}
         # The last ``window`` frames for the live view: a fixed ring, written in place.
         self._recent = np.zeros((window, len(TIMED)))
         self._recent_at = np.zeros(window)
 
-    def add(self, timings: FrameTimings, now: Optional[float] = None) -> None:
+    def add(self, timings: FrameTimings, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         if self.first_result is None:
             self.first_result, self.first_seconds = now, timings.total
@@ -98,7 +98,7 @@ class RunStats:
         """FPS and median milliseconds per stage over the last frames (what a live view shows)."""
         n = min(self.frames, len(self._recent_at))
         if n == 0:
-            return {"frames": 0, "fps": 0.0, "latency_ms": {k: 0.0 for k in TIMED}}
+            return {"frames": 0, "fps": 0.0, "latency_ms": dict.fromkeys(TIMED, 0.0)}
         at = np.sort(self._recent_at[:n])
         fps = (n - 1) / (at[-1] - at[0]) if n > 1 and at[-1] > at[0] else 0.0
         if self.last_result is not None and time.monotonic() - self.last_result > 2.0:

@@ -12,7 +12,8 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .backends.base import default_threads
 from .errors import EdgeVisionError, ManifestError
@@ -54,8 +55,8 @@ def cpu_fallback_key(target_id: str) -> tuple[int, int, int, str]:
             *preference_key(target_id))
 
 
-def choose_artifact(manifest: Any, target: Optional[str], *, detected: Optional[Iterable[str]] = None,
-                    installed: Callable[[Any], Optional[str]] = installed_module) -> tuple[str, str]:
+def choose_artifact(manifest: Any, target: str | None, *, detected: Iterable[str] | None = None,
+                    installed: Callable[[Any], str | None] = installed_module) -> tuple[str, str]:
     """(target id, reason) of the artifact to run.
 
     ``detected`` (the device ids this machine is) and ``installed`` (which runtime module
@@ -89,7 +90,7 @@ def choose_artifact(manifest: Any, target: Optional[str], *, detected: Optional[
     )
 
 
-def target_options(target_id: str, fmt: Optional[str] = None) -> dict[str, Any]:
+def target_options(target_id: str, fmt: str | None = None) -> dict[str, Any]:
     """Backend options from a target profile: backend, device, threads, providers, delegate.
 
     A profile's thread count is capped at this host's cores (a Pi profile's 4 threads must

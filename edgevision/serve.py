@@ -27,8 +27,9 @@ import html
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def parse_address(text: str) -> tuple[str, int]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a viewer's connection never keeps the process alive
 
-    def __init__(self, address: tuple[str, int], view: "LiveView") -> None:
+    def __init__(self, address: tuple[str, int], view: LiveView) -> None:
         self.view = view
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
@@ -64,7 +65,7 @@ class _Server(ThreadingHTTPServer):
 class LiveView:
     """The live-view HTTP server (see the module docstring); ``close()`` stops it."""
 
-    def __init__(self, address: "str | tuple[str, int]", *, title: str = "edgevision", quality: int = 80) -> None:
+    def __init__(self, address: str | tuple[str, int], *, title: str = "edgevision", quality: int = 80) -> None:
         host, port = parse_address(address) if isinstance(address, str) else address
         try:
             self._server = _Server((host, port), self)
@@ -76,7 +77,7 @@ class LiveView:
         self.title, self.quality = title, int(quality)
         self.stream: Any = None  # set by the first write: the Stream whose figures /stats reports
         self._cond = threading.Condition()
-        self._frame: Optional[np.ndarray] = None  # the newest annotated frame (BGR), never written to again
+        self._frame: np.ndarray | None = None  # the newest annotated frame (BGR), never written to again
         self._seq = 0
         self._jpeg: tuple[int, bytes] = (0, b"")
         self._encode = threading.Lock()
@@ -126,7 +127,7 @@ class LiveView:
             with self._clients_lock:
                 self.clients -= 1
 
-    def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, Optional[bytes]]:
+    def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, bytes | None]:
         """(seq, JPEG) of the first frame newer than ``after``, waiting up to ``timeout``; (after, None) if none."""
         with self._cond:
             if not self._cond.wait_for(lambda: self._seq > after or self.closed, timeout) or self.closed:
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 30  # seconds a send may block: a viewer that stopped reading loses its connection, not a thread
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - no access log on stderr
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, body: bytes, content_type: str, status: int = 200) -> None:
@@ -165,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+    def do_GET(self) -> None:
         view, path = self.server.view, self.path.split("?", 1)[0]
         try:
             if path in ("/", "/index.html"):
@@ -183,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _snapshot(self, view: LiveView) -> None:
         with view.viewer() as newest:  # the run draws frames only while someone waits for one
-            seq, data = view.next_jpeg(newest, timeout=5.0)  # a fresh frame: the last one may be old
+            _seq, data = view.next_jpeg(newest, timeout=5.0)  # a fresh frame: the last one may be old
         if data:
             self._send(data, "image/jpeg")
         else:

@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Output:
         self.frame = self.result = self.timings = None
         self.gap = 0.0  # seconds without frames just before this one (a reconnect), else 0
         self._reconnects = 0
-        self._drawn: Optional[np.ndarray] = None
+        self._drawn: np.ndarray | None = None
 
     def next(self, result: Any) -> None:
         """Move on to the stream's latest frame."""
@@ -82,7 +82,7 @@ def describe(result: Any) -> str:
 class JsonLinesSink:
     """One JSON object per frame (``Output.record()``), flushed, so a pipe sees each frame as it happens."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout  # looked up now: sys.stdout may have been replaced since import
 
     def write(self, out: Output) -> None:
@@ -96,7 +96,7 @@ class JsonLinesSink:
 class TextSink:
     """One human line per frame: ``frame 3 clip.mp4: 2 detections: ... (4.1 ms)`` (model time)."""
 
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout  # looked up now: sys.stdout may have been replaced since import
 
     def write(self, out: Output) -> None:
@@ -128,7 +128,7 @@ class VideoSink:
     The rate is ``fps``, else the source's own, else 30. A run that fails leaves no file.
     """
 
-    def __init__(self, path: "str | Path", *, fps: Optional[float] = None) -> None:
+    def __init__(self, path: str | Path, *, fps: float | None = None) -> None:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_CODECS:
@@ -188,7 +188,7 @@ class ImageSink:
     the file atomically: the latest annotated frame, e.g. for a web page to show.
     """
 
-    def __init__(self, path: "str | Path") -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.single = self.path.suffix.lower() in IMAGE_OUTPUTS
         if self.single and not self.path.parent.is_dir():
@@ -219,7 +219,7 @@ class ImageSink:
         pass
 
 
-def output_sink(path: "str | Path", *, fps: Optional[float] = None) -> Any:
+def output_sink(path: str | Path, *, fps: float | None = None) -> Any:
     """``VideoSink`` for a video suffix, ``ImageSink`` for an image suffix or a directory.
 
     Example:
@@ -236,7 +236,7 @@ def output_sink(path: "str | Path", *, fps: Optional[float] = None) -> Any:
                          f"({', '.join(IMAGE_OUTPUTS)}) for --output, got {text!r}")
 
 
-def display_problem(cv2: Any) -> Optional[str]:
+def display_problem(cv2: Any) -> str | None:
     """Why ``cv2.imshow`` cannot work here: ``"headless"`` (OpenCV without a GUI), ``"no display"``, or None.
 
     Example:
@@ -267,7 +267,7 @@ class WindowSink:
         self.title = title
         self._shown = False
 
-    def write(self, out: Output) -> Optional[bool]:
+    def write(self, out: Output) -> bool | None:
         cv2 = self._cv2
         cv2.imshow(self.title, out.annotated())
         key = cv2.waitKey(1) & 0xFF

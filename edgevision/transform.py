@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Tuple
 
 import numpy as np
 
-Size = Tuple[int, int]  # (width, height)
+Size = tuple[int, int]  # (width, height)
 
 
 class ResizeMode(str, Enum):
@@ -31,7 +30,7 @@ class ResizeMode(str, Enum):
     CENTER_CROP = "centre-crop"
 
     @classmethod
-    def parse(cls, value: "str | ResizeMode") -> "ResizeMode":
+    def parse(cls, value: str | ResizeMode) -> ResizeMode:
         from .errors import UserInputError
 
         if isinstance(value, ResizeMode):
@@ -55,18 +54,18 @@ class Transform:
 
     source_size: Size
     input_size: Size
-    crop: Tuple[int, int, int, int]
+    crop: tuple[int, int, int, int]
     resized: Size
-    pad: Tuple[int, int]
+    pad: tuple[int, int]
 
     @property
-    def scale(self) -> Tuple[float, float]:
+    def scale(self) -> tuple[float, float]:
         """Input pixels per source pixel, per axis."""
         x0, y0, x1, y1 = self.crop
         return self.resized[0] / (x1 - x0), self.resized[1] / (y1 - y0)
 
     @property
-    def offset(self) -> Tuple[float, float]:
+    def offset(self) -> tuple[float, float]:
         sx, sy = self.scale
         return self.pad[0] - self.crop[0] * sx, self.pad[1] - self.crop[1] * sy
 
@@ -88,7 +87,7 @@ class Transform:
         ox, oy = self.offset
         return boxes * np.array([sx, sy, sx, sy], np.float32) + np.array([ox, oy, ox, oy], np.float32)
 
-    def source_sample_indices(self, grid_size: Size) -> Tuple[np.ndarray, np.ndarray]:
+    def source_sample_indices(self, grid_size: Size) -> tuple[np.ndarray, np.ndarray]:
         """For every source column and row, the index of the cell in a ``grid_size`` (w, h) map
         over the model input that covers that pixel's centre (nearest sampling, clipped).
 
@@ -105,7 +104,7 @@ class Transform:
         return rows, cols
 
 
-def make_transform(source_size: Size, input_size: Size, mode: "ResizeMode | str") -> Transform:
+def make_transform(source_size: Size, input_size: Size, mode: ResizeMode | str) -> Transform:
     """The transform for one source size, input size and resize mode."""
     mode = ResizeMode.parse(mode)
     sw, sh = int(source_size[0]), int(source_size[1])

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 SIZE = 224
 CLASSES = 1000
@@ -121,7 +120,7 @@ def build_ir(path: Path, *, alpha: float, seed: int, samples: int) -> Path:
     return path
 
 
-def ensure_model(out_dir: Optional[Path], *, alpha: float, io: str, seed: int = 0, samples: int = 20,
+def ensure_model(out_dir: Path | None, *, alpha: float, io: str, seed: int = 0, samples: int = 20,
                  verbose: bool = True) -> tuple[Path, bool]:
     """(path, built_now): the cached model, converted first in a child process when missing."""
     if io not in IO_TYPES:
@@ -141,7 +140,7 @@ def ensure_model(out_dir: Optional[Path], *, alpha: float, io: str, seed: int = 
     return path, True
 
 
-def ensure_ir(out_dir: Optional[Path], *, alpha: float = 1.0, seed: int = 0, samples: int = 20,
+def ensure_ir(out_dir: Path | None, *, alpha: float = 1.0, seed: int = 0, samples: int = 20,
               verbose: bool = True) -> tuple[Path, bool]:
     """(path of the .xml, built_now): the cached int8 OpenVINO IR, converted first in a child process when missing."""
     path = ir_path(out_dir or default_cache_dir(), alpha=alpha, seed=seed, samples=samples)
@@ -159,7 +158,7 @@ def ensure_ir(out_dir: Optional[Path], *, alpha: float = 1.0, seed: int = 0, sam
     return path, True
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=default_cache_dir())
     p.add_argument("--format", choices=FORMATS, default="tflite")

@@ -31,6 +31,7 @@ def build(directory: Path, images: int) -> tuple[Path, Path]:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from _bench_models import keras_model
+
     from edgevision.sources.shapes import shapes_scene
 
     model = directory / "mobilenetv2.keras"
@@ -56,7 +57,7 @@ def main() -> int:
         model, images = build(tmp, args.images)
         steps: list[tuple[float, str]] = []
         start = time.perf_counter()
-        with native_output_held() as (out, err):
+        with native_output_held() as (_out, err):
             def log(message: str) -> None:
                 steps.append((time.perf_counter() - start, message))
                 print(f"[{steps[-1][0]:6.1f}s] {message}", file=err)

@@ -28,7 +28,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -41,7 +41,7 @@ from edgevision.hooks import Hooks, Recorder
 from edgevision.sources.shapes import shapes_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_models import ensure_model  # noqa: E402
+from _bench_models import ensure_model
 
 TARGET_RATIO = 1.01
 FRAME_SIZE = (640, 480)
@@ -152,7 +152,7 @@ def report(res: dict[str, Any]) -> str:
     ])
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, help="a .tflite / .xml / .onnx classifier instead of the built MobileNetV2")
     p.add_argument("--threads", type=positive_int, default=default_threads(),

@@ -34,8 +34,8 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,7 +47,7 @@ from edgevision.backends.base import default_threads
 from edgevision.sources.shapes import shapes_scene
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_models import IO_TYPES, default_cache_dir, ensure_model  # noqa: E402
+from _bench_models import IO_TYPES, default_cache_dir, ensure_model
 
 TARGET_RATIO = 1.05
 FRAME_SIZE = (640, 480)  # (w, h)
@@ -78,7 +78,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def load_average() -> Optional[float]:
+def load_average() -> float | None:
     """The 1-minute load average: other processes competing for the cores skew every figure."""
     try:
         return round(os.getloadavg()[0], 2)
@@ -165,7 +165,7 @@ def bench(args: argparse.Namespace) -> dict:
     if args.aa:  # A/A control: a second minimal loop, with its own interpreter, stands in for predict
         control, _ = minimal_loop(path, threads)
 
-        def timed_predict(n: int, lat: list, stages: list) -> None:  # noqa: F811
+        def timed_predict(n: int, lat: list, stages: list) -> None:
             clock = time.perf_counter
             for _ in range(n):
                 t0 = clock()
@@ -285,7 +285,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, help="bench this int8 .tflite instead of building MobileNetV2")
@@ -310,7 +310,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         res = bench(args)

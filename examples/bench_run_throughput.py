@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -98,7 +98,7 @@ MOBILENET = {"size": 256, "alpha": 1.0, "train_images": 800, "epochs": 6, "batch
              "test_images": 100}
 
 
-def build_mobilenet_detector(batch_size: Optional[int] = 1) -> Any:
+def build_mobilenet_detector(batch_size: int | None = 1) -> Any:
     """MobileNetV2 (block_13_expand_relu, stride 16: a 16x16 grid) -> 1x1 head -> the [1, 256, 7] YOLO layout."""
     import keras
 
@@ -122,8 +122,8 @@ def _train_mobilenet(out: str) -> None:
     sys.path.insert(0, str(HERE))
     from train_reference_models import NC, detector_loss, detector_targets
 
-    from edgevision.converters.metrics import map50
     from edgevision.converters.datasets import shapes_dataset
+    from edgevision.converters.metrics import map50
 
     cfg = MOBILENET
     keras.utils.set_random_seed(cfg["seed"])
@@ -144,8 +144,8 @@ def _train_mobilenet(out: str) -> None:
     model.set_weights(net.get_weights())
     model.save(out)
     # Held-out mAP through the runtime's own decoder, so the figure means what the runs decode.
-    from edgevision.decode import make_decoder
     from edgevision.backends.base import TensorSpec
+    from edgevision.decode import make_decoder
     from edgevision.transform import make_transform
 
     test = shapes_dataset("detection", cfg["test_images"], cfg["size"], cfg["seed"] + 100)
@@ -345,7 +345,7 @@ def report(c: dict[str, Any]) -> list[str]:
     return lines
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=600, help="video length (default 600)")
     p.add_argument("--size", default="640x480", help="video frame size WxH (default 640x480)")

@@ -42,7 +42,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -55,7 +55,7 @@ from edgevision.bench.frames import infer_step, timed
 from edgevision.bench.system import host_info, load_average
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_models import default_cache_dir, ensure_ir, ensure_model  # noqa: E402
+from _bench_models import default_cache_dir, ensure_ir, ensure_model
 
 BOUNDS = (0.95, 1.05)
 MODELS = {"tflite": "tflite", "ir": "openvino-ir"}
@@ -255,7 +255,7 @@ def report(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", choices=tuple(MODELS), help="compare one model only")
     p.add_argument("--rounds", type=positive_int, default=8, help="alternating rounds (default 8)")

@@ -32,8 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is impor
 
 import edgevision
 from edgevision.bundle import read_manifest
-from edgevision.errors import EdgeVisionError
 from edgevision.converters.datasets import write_shapes_dataset
+from edgevision.errors import EdgeVisionError
 
 MODELS = Path(__file__).resolve().parent / "models"
 TASK_OF_MODEL = {"shapes_detector": "detection", "shapes_classifier": "classification",
@@ -83,7 +83,7 @@ def run_target(bundle: Path, target: str, images: list, truth_metric) -> dict:
             "backend": info["backend"], "score": truth_metric(results), "infer_ms": statistics.median(infer_ms)}
 
 
-def main(argv: "list[str] | None" = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out/quickstart"), help="output directory")
     parser.add_argument("--model", default="shapes_detector", choices=sorted(TASK_OF_MODEL))
@@ -105,8 +105,8 @@ def main(argv: "list[str] | None" = None) -> int:
     bundle = convert_for_every_target(model, args.out / "bundle", args.out / "images", args.out / "validation")
 
     step("3/4 running the bundle for each target on the held-out images")
-    from edgevision.converters.calibration import load_samples
     from edgevision.converters import fidelity
+    from edgevision.converters.calibration import load_samples
 
     manifest = read_manifest(bundle)
     samples = load_samples(held, task, manifest.labels)

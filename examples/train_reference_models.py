@@ -35,17 +35,18 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 import numpy as np
 
 import edgevision
-from edgevision.converters.metrics import accuracy, map50, mean_iou
 from edgevision.converters.datasets import SHAPE_LABELS, ShapesDataset, shapes_dataset
+from edgevision.converters.metrics import accuracy, map50, mean_iou
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEED = 2024
@@ -113,14 +114,14 @@ def _conv_bn(x: Any, filters: int, name: str, stride: int = 1) -> Any:
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _input(size: int, batch_size: Optional[int]) -> tuple[Any, Any]:
+def _input(size: int, batch_size: int | None) -> tuple[Any, Any]:
     import keras
 
     inp = keras.Input((size, size, 3), batch_size=batch_size, name="images")
     return inp, keras.layers.Rescaling(1 / 255, name="pixels_to_unit")(inp)
 
 
-def build_classifier(batch_size: Optional[int] = 1) -> Any:
+def build_classifier(batch_size: int | None = 1) -> Any:
     """64x64 -> four stride-2/1 conv blocks -> global average -> softmax [1, 3]."""
     import keras
 
@@ -135,7 +136,7 @@ def build_classifier(batch_size: Optional[int] = 1) -> Any:
 GRID = 16  # detector cells per side: stride 8 on the 128x128 input
 
 
-def build_detector(batch_size: Optional[int] = 1) -> Any:
+def build_detector(batch_size: int | None = 1) -> Any:
     """128x128 -> conv blocks to a 16x16 grid -> 1x1 head -> sigmoid -> cell offsets -> [1, 256, 7].
 
     Box decoding is one Rescaling with array scale and offset (a MUL and an ADD by constants):
@@ -185,7 +186,7 @@ def _upsample2x(x: Any, name: str) -> Any:
     return layers.Reshape((2 * h, 2 * w, c), name=f"{name}_rows_reshape")(x)
 
 
-def build_segmenter(batch_size: Optional[int] = 1) -> Any:
+def build_segmenter(batch_size: int | None = 1) -> Any:
     """A three-level U-Net at 96x96: max-pool down, nearest upsampling, concatenated skips, softmax.
 
     Three levels, not two: telling a square's inside from a circle's needs a receptive field
@@ -277,7 +278,7 @@ def detector_loss(y_true: Any, y_pred: Any) -> Any:
 
 
 def _train(kind: str, model: Any, x: np.ndarray, y: np.ndarray, loss: Any,
-           sample_weight: Optional[np.ndarray] = None, rate: float = 5e-3) -> tuple[float, float]:
+           sample_weight: np.ndarray | None = None, rate: float = 5e-3) -> tuple[float, float]:
     """Fit with Adam on a cosine schedule; returns the (wall, CPU) seconds of the fit."""
     import keras
 
@@ -450,7 +451,7 @@ def train_all(out: Path, kinds: list[str], seed: int) -> bool:
     return all_ok
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where the models go (default examples/models)")
     parser.add_argument("--check", action="store_true", help="only evaluate the models already in --out")

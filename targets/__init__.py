@@ -53,9 +53,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from edgevision.errors import TargetError
 from edgevision.targets.catalogue import ArtifactFormat, BackendName, Delegate, Precision, TargetKind
@@ -63,8 +63,21 @@ from edgevision.targets.profile import Artifact, Compiler, Detect, Runtime, Shap
 from edgevision.targets.schema import parse_profile, read_toml
 
 __all__ = [
-    "TARGET_IDS", "ArtifactFormat", "Precision", "BackendName", "Delegate", "TargetKind", "Artifact", "Runtime",
-    "Shape", "Compiler", "Detect", "Target", "load_target", "list_targets", "detect_device",
+    "TARGET_IDS",
+    "Artifact",
+    "ArtifactFormat",
+    "BackendName",
+    "Compiler",
+    "Delegate",
+    "Detect",
+    "Precision",
+    "Runtime",
+    "Shape",
+    "Target",
+    "TargetKind",
+    "detect_device",
+    "list_targets",
+    "load_target",
 ]
 
 # The shipped profiles are the .toml files of this package: adding a file adds a target.
@@ -119,7 +132,7 @@ def detect_device(root: Path = Path("/"), *, openvino_devices: Iterable[str] | N
     return _detect_device(root, openvino_devices=openvino_devices)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_shipped(target_id: str) -> Target:
     ref = resources.files(__name__).joinpath(f"{target_id}.toml")
     source = f"{target_id}.toml"

@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from edgevision.errors import ModelFileError, UserInputError
 from edgevision.refs import Ref
@@ -94,8 +94,8 @@ class FormatSpec:
     cpu: bool  # a plain CPU can run it (an Edge TPU-compiled graph cannot)
     converter: Ref  # the converter class that builds it, or "module:Class" imported on use
     stem: str  # artifact file-name stem: {m} the source model's stem, {p} the precision
-    weights_suffix: Optional[str] = None  # a side file the runtime loads with it (OpenVINO IR: .bin)
-    engine_tool: Optional[str] = None  # the runtime's own benchmark tool, for ``edgevision bench --compare``
+    weights_suffix: str | None = None  # a side file the runtime loads with it (OpenVINO IR: .bin)
+    engine_tool: str | None = None  # the runtime's own benchmark tool, for ``edgevision bench --compare``
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class BackendSpec:
 class KindSpec:
     """One kind of target device: its rank when ``target="auto"`` runs a bundle on this host's CPU instead."""
 
-    cpu_fallback_rank: Optional[int]  # lower first; None: its artifacts cannot run on a CPU at all
+    cpu_fallback_rank: int | None  # lower first; None: its artifacts cannot run on a CPU at all
 
 
 # Keyed by name: ArtifactFormat members (strings) for the built-in formats, any name for a registered one.
@@ -246,7 +246,7 @@ def backend_of(path: Pathish) -> str:
     return FORMATS[format_of(path)].backend
 
 
-def installed_module(backend: str) -> Optional[str]:
+def installed_module(backend: str) -> str | None:
     """The top-level module of the first installed provider of ``backend`` (found, not imported), or None.
 
     >>> installed_module(BackendName.ONNXRUNTIME) in ("onnxruntime", None)
@@ -259,7 +259,7 @@ def installed_module(backend: str) -> Optional[str]:
     return None
 
 
-def kind_of(backend: BackendName, device: str, delegate: Optional[Delegate]) -> TargetKind:
+def kind_of(backend: BackendName, device: str, delegate: Delegate | None) -> TargetKind:
     """The kind of device a profile's runtime section targets.
 
     >>> kind_of(BackendName.LITERT, "usb", Delegate.EDGETPU).value, kind_of(BackendName.OPENVINO, "NPU", None).value

@@ -19,8 +19,8 @@ import functools
 import importlib.util
 import platform
 import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from edgevision.targets.catalogue import BACKENDS, EDGETPU_LIBRARIES, BackendName, Delegate, installed_module
 from edgevision.targets.profile import Detect, Target

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from edgevision.targets.catalogue import ArtifactFormat, BackendName, Delegate, Precision, TargetKind, kind_of
 
@@ -95,7 +96,7 @@ class Target:
     compiler: Compiler = Compiler()
     detect: Detect = Detect()
     path: Path | None = None
-    preference: Optional[int] = None  # lower first when several artifacts of a bundle could run here
+    preference: int | None = None  # lower first when several artifacts of a bundle could run here
 
     @property
     def kind(self) -> TargetKind:

@@ -7,20 +7,27 @@ Example:
     >>> parse_profile({"id": "x"}, "my.toml", None)
     Traceback (most recent call last):
     ...
-    edgevision.errors.TargetError: missing key 'name' at the top level of my.toml; required keys: id, name, artifact, runtime, shape
+    edgevision.errors.TargetError: missing key 'name' at the top level of my.toml; required keys: id, name, ...
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 import sys
+from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from edgevision.errors import TargetError
 from edgevision.targets.catalogue import (
-    BACKENDS, FORMATS, NNCF_TARGET_DEVICES, ArtifactFormat, BackendName, Delegate, Precision,
+    BACKENDS,
+    FORMATS,
+    NNCF_TARGET_DEVICES,
+    ArtifactFormat,
+    BackendName,
+    Delegate,
+    Precision,
 )
 from edgevision.targets.profile import TABLES, Artifact, Compiler, Detect, Runtime, Shape, Target
 

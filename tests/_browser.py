@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -26,7 +26,7 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def open_page(url: str, *, width: int = 1280, height: int = 900) -> Iterator["object"]:
+def open_page(url: str, *, width: int = 1280, height: int = 900) -> Iterator[object]:
     """A Playwright page at ``url`` in headless Chromium; ``page.console_errors`` collects console errors and page errors."""
     from playwright.sync_api import sync_playwright
 

@@ -5,29 +5,28 @@ A session is ``"unplugged"`` (opening raises ``SourceError``, as OpenCV/picamera
 opens fail while a USB camera is away) or ``(n_frames, ending)``: ``n_frames``
 frames (``None``: forever), then ``ending``: ``"disconnect"`` (``read()`` returns
 None, as ``cv2.VideoCapture.read`` does when the device goes), ``"error"``
-(``read()`` raises OSError), ``"bug"`` (raises ValueError: not a device fault) or ``"stall"`` (``read()`` blocks until released, as an
-RTSP read can). Every pixel of a frame is ``session * 16 + frame % 16`` in red, so
+(``read()`` raises OSError), ``"bug"`` (raises ValueError: not a device fault) or ``"stall"``
+(``read()`` blocks until released, as an RTSP read can). Every pixel of a frame is ``session * 16 + frame % 16`` in red, so
 tests can tell sessions apart.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Optional, Union
 
 import numpy as np
 
 from edgevision.errors import SourceError
 
-Session = Union[str, tuple]
+Session = str | tuple
 
 
 class StandInCapture:
     """STAND-IN for a capture handle (see the module docstring)."""
 
-    fps: Optional[float] = 100.0
+    fps: float | None = 100.0
 
-    def __init__(self, session: int, n_frames: Optional[int], ending: Optional[str], interval: float,
+    def __init__(self, session: int, n_frames: int | None, ending: str | None, interval: float,
                  release: threading.Event) -> None:
         self.name = f"standin://{session}"
         self.session, self.n_frames, self.ending, self.interval = session, n_frames, ending, interval
@@ -35,7 +34,7 @@ class StandInCapture:
         self.read_count = 0
         self.closed = False
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         assert not self.closed, "read after close"
         if self.n_frames is not None and self.read_count >= self.n_frames:
             if self.ending == "error":

@@ -21,7 +21,7 @@ def _modules() -> list[str]:
     for package in ("edgevision.converters", "edgevision.targets"):
         module = importlib.import_module(package)
         names += [package] + [i.name for i in pkgutil.walk_packages(module.__path__, package + ".")]
-    return sorted(set(n for n in names if n != "edgevision.__main__"))
+    return sorted({n for n in names if n != "edgevision.__main__"})
 
 
 MODULES = _modules()

@@ -15,8 +15,8 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -24,8 +24,7 @@ import pytest
 import edgevision
 from edgevision.bundle import MANIFEST, Artifact, Manifest, write_bundle
 from edgevision.decode import decoder_config
-from edgevision.errors import (ImageError, ManifestError, ModelError, ModelFileError, SourceError,
-                               UserInputError)
+from edgevision.errors import ImageError, ManifestError, ModelError, ModelFileError, SourceError, UserInputError
 from edgevision.formats.tflite import read_tflite
 from edgevision.sources import open_source, read_image
 

@@ -1,6 +1,7 @@
 """edgevision/lease.py and ``Model.lease``: one holder of a model's engine at a time, released however it ends."""
 from __future__ import annotations
 
+import _onnx_models
 import numpy as np
 import pytest
 
@@ -8,8 +9,6 @@ import edgevision
 from edgevision.errors import UserInputError
 from edgevision.lease import EngineLease
 from edgevision.results import Detections
-
-import _onnx_models
 
 pytest.importorskip("onnxruntime")
 IMAGE = np.zeros((120, 160, 3), np.uint8)
@@ -51,9 +50,8 @@ def test_a_lease_blocks_predict_and_a_second_lease_until_its_with_block_ends(mod
 
 
 def test_a_lease_is_released_when_its_block_raises_and_by_release(model):
-    with pytest.raises(RuntimeError, match="camera gone"):
-        with model.lease(owner="a failing loop"):
-            raise RuntimeError("camera gone")
+    with pytest.raises(RuntimeError, match="camera gone"), model.lease(owner="a failing loop"):
+        raise RuntimeError("camera gone")
     assert model.leased_by is None
     lease = model.lease(owner="a loop")
     lease.release()

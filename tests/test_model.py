@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _models import NC, SIZE
 
 import edgevision
-from _models import NC, SIZE
 
 BACKENDS = [("litert", "tflite"), ("openvino", "openvino"), ("onnxruntime", "onnx"),
             ("openvino", "onnx"), ("openvino", "tflite")]

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import threading
 
+import _onnx_models
 import numpy as np
 import pytest
+from _standin_camera import StandInCamera
 
 import edgevision
 from edgevision.hooks import FrameTimings
@@ -12,9 +14,6 @@ from edgevision.pipeline import LatencyHistogram, RunStats, Stream, StreamItem, 
 from edgevision.results import Detections
 from edgevision.sinks import ImageSink, JsonLinesSink, VideoSink
 from edgevision.sources import LiveSource
-
-import _onnx_models
-from _standin_camera import StandInCamera
 
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("onnxruntime")
@@ -238,7 +237,7 @@ def test_a_source_error_comes_after_the_frames_before_it_when_overlapped(model):
     stream = Stream(model, Failing(), overlap=True)
     got = []
     with pytest.raises(SourceError, match="got a dead device"):
-        for result in stream:
+        for _ in stream:
             got.append(stream.frame.index)
     assert got == [0, 1, 2]
     stream.close()
@@ -261,7 +260,7 @@ def test_an_engine_error_in_the_inference_thread_is_raised_in_the_caller_with_it
     stream = model.stream(SYNTHETIC, max_frames=10, overlap=True)
     got = []
     with pytest.raises(ModelError, match="got a failing one"):
-        for result in stream:
+        for _ in stream:
             got.append(stream.frame.index)
     assert got == [0, 1] and set(calls) == {"edgevision-infer"}  # the engine ran in its own thread only
     stream.close()
@@ -297,10 +296,9 @@ def test_an_overlapped_stream_releases_the_engine_when_its_source_raises(model):
                 raise SourceError("expected frames from dying://, got an unplugged camera")
             return Frame(np.zeros((120, 160, 3), np.uint8), self.n - 1, 0.0)
 
-    with pytest.raises(SourceError, match="unplugged camera"):
-        with Stream(model, Dying(), overlap=True) as stream:
-            for _ in stream:
-                assert model.leased_by == "the overlapped stream of dying://"
+    with pytest.raises(SourceError, match="unplugged camera"), Stream(model, Dying(), overlap=True) as stream:
+        for _ in stream:
+            assert model.leased_by == "the overlapped stream of dying://"
     assert model.leased_by is None and isinstance(model.predict(np.zeros((120, 160, 3), np.uint8)), Detections)
 
 

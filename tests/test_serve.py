@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.request
 
+import _onnx_models
 import numpy as np
 import pytest
 
@@ -14,8 +15,6 @@ import edgevision
 from edgevision.errors import UserInputError
 from edgevision.pipeline import run_sinks
 from edgevision.serve import BOUNDARY, LiveView, parse_address
-
-import _onnx_models
 
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("onnxruntime")

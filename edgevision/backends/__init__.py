@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import ModelFileError, UserInputError
 from ..refs import resolve
@@ -17,7 +17,7 @@ from ..targets.catalogue import BACKENDS, backend_of, parse_backend
 from .base import Backend, TensorSpec, default_threads
 
 
-def backend_for(path: "str | Path") -> str:
+def backend_for(path: str | Path) -> str:
     """The default backend for a model file, from its suffix."""
     return str(backend_of(path))
 
@@ -38,7 +38,7 @@ def backend_options(cls: type[Backend]) -> tuple[str, ...]:
     return tuple(p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY)
 
 
-def open_backend(path: "str | Path", *, backend: Optional[str] = None, **options: Any) -> Backend:
+def open_backend(path: str | Path, *, backend: str | None = None, **options: Any) -> Backend:
     """Open ``path`` with ``backend`` (default: by suffix). Options: threads, device, and backend-specific ones.
 
     An option the backend does not take is an error that names the ones it does, never dropped.
@@ -59,5 +59,12 @@ def open_backend(path: "str | Path", *, backend: Optional[str] = None, **options
     return cls(path, **options)
 
 
-__all__ = ["Backend", "TensorSpec", "backend_for", "backend_options", "get_backend", "open_backend",
-           "default_threads"]
+__all__ = [
+    "Backend",
+    "TensorSpec",
+    "backend_for",
+    "backend_options",
+    "default_threads",
+    "get_backend",
+    "open_backend",
+]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Sequence, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,9 +21,9 @@ class TensorSpec:
     """One model input or output: name, shape (-1 for a dynamic dim), dtype, per-tensor quantisation."""
 
     name: str
-    shape: Tuple[int, ...]
+    shape: tuple[int, ...]
     dtype: np.dtype
-    quant: Optional[Tuple[float, int]] = None  # (scale, zero_point) or None for float tensors
+    quant: tuple[float, int] | None = None  # (scale, zero_point) or None for float tensors
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"name": self.name, "shape": list(self.shape), "dtype": np.dtype(self.dtype).name}
@@ -47,14 +48,14 @@ class Backend(ABC):
     """
 
     name: ClassVar[str]
-    suffixes: ClassVar[Tuple[str, ...]]
+    suffixes: ClassVar[tuple[str, ...]]
     # True when every infer() returns new arrays; False when the next infer() may overwrite them
     # (an overlapped stream then copies them before the next frame runs).
     fresh_outputs: ClassVar[bool] = False
 
     path: Path
     device: str
-    threads: Optional[int]
+    threads: int | None
     inputs: Sequence[TensorSpec]
     outputs: Sequence[TensorSpec]
 

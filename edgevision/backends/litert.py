@@ -13,7 +13,7 @@ import importlib
 import platform
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def interpreter_module() -> Any:
     )
 
 
-def check_device(device: Optional[str]) -> bool:
+def check_device(device: str | None) -> bool:
     """Whether ``device`` asks for the Edge TPU; UserInputError for a device LiteRT has not got.
 
     >>> check_device(None), check_device("CPU"), check_device("usb:0")
@@ -54,7 +54,7 @@ def check_device(device: Optional[str]) -> bool:
                          f"got {device!r}")
 
 
-def load_edgetpu_delegate(module: Any, device: Optional[str] = None) -> Any:
+def load_edgetpu_delegate(module: Any, device: str | None = None) -> Any:
     """The Edge TPU delegate; ``device`` is e.g. ``usb``, ``usb:0`` or ``pci:0``."""
     library = EDGETPU_LIBRARIES.get(platform.system(), EDGETPU_LIBRARIES["Linux"])
     options = {"device": device} if device and device.lower() not in ("edgetpu", "auto") else {}
@@ -75,12 +75,12 @@ class LiteRTBackend(Backend):
 
     def __init__(
         self,
-        path: "str | Path",
+        path: str | Path,
         *,
-        threads: Optional[int] = None,
-        device: Optional[str] = None,
-        delegate: Optional[str] = None,
-        input_size: Optional[tuple[int, int]] = None,
+        threads: int | None = None,
+        device: str | None = None,
+        delegate: str | None = None,
+        input_size: tuple[int, int] | None = None,
     ) -> None:
         if delegate not in (None, "edgetpu"):
             raise UserInputError(f"expected LiteRT delegate 'edgetpu' or none, got {delegate!r}")
@@ -109,7 +109,7 @@ class LiteRTBackend(Backend):
         self._buffer = np.zeros(self.inputs[0].shape, self.inputs[0].dtype)
         self._set, self._invoke, self._get = self._interp.set_tensor, self._interp.invoke, self._interp.get_tensor
 
-    def _resize_dynamic(self, input_size: Optional[tuple[int, int]]) -> None:
+    def _resize_dynamic(self, input_size: tuple[int, int] | None) -> None:
         """Fix a dynamic batch to 1 and dynamic height/width to ``input_size`` (w, h)."""
         detail = self._interp.get_input_details()[0]
         signature = list(detail.get("shape_signature", detail["shape"]))

@@ -10,8 +10,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def wanted_providers(providers: Optional[Sequence[str]], device: Optional[str]) -> list[str]:
+def wanted_providers(providers: Sequence[str] | None, device: str | None) -> list[str]:
     """The execution providers to ask for, in order: ``device`` CPU forces the CPU; GPU asks for TensorRT, CUDA.
 
     >>> wanted_providers(None, None), wanted_providers(GPU_PROVIDERS, "cpu")
@@ -67,12 +68,12 @@ class ONNXRuntimeBackend(Backend):
 
     def __init__(
         self,
-        path: "str | Path",
+        path: str | Path,
         *,
-        threads: Optional[int] = None,
-        providers: Optional[Sequence[str]] = None,
-        device: Optional[str] = None,
-        input_size: Optional[tuple[int, int]] = None,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        device: str | None = None,
+        input_size: tuple[int, int] | None = None,
     ) -> None:
         wanted = wanted_providers(providers, device)
         ort = _ort()
@@ -103,7 +104,7 @@ class ONNXRuntimeBackend(Backend):
         self._run = self._session.run
 
     @staticmethod
-    def _spec(arg: Any, input_size: Optional[tuple[int, int]]) -> TensorSpec:
+    def _spec(arg: Any, input_size: tuple[int, int] | None) -> TensorSpec:
         dims = [d if isinstance(d, int) and d > 0 else -1 for d in arg.shape]
         if input_size and len(dims) == 4 and any(d < 0 for d in dims[1:]):
             w, h = input_size
@@ -122,7 +123,7 @@ class ONNXRuntimeBackend(Backend):
         return self._run(None, self._feed)
 
     def _run_ready(self, array: np.ndarray) -> list[np.ndarray]:
-        return self._run(None, {name: array for name in self._feed})  # the one input, fed as it is
+        return self._run(None, dict.fromkeys(self._feed, array))  # the one input, fed as it is
 
     def info(self) -> dict[str, Any]:
         return {

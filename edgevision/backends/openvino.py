@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -80,13 +80,13 @@ class OpenVINOBackend(Backend):
 
     def __init__(
         self,
-        path: "str | Path",
+        path: str | Path,
         *,
-        threads: Optional[int] = None,
-        device: Optional[str] = None,
-        cache_dir: "str | Path | None" = None,
-        input_size: Optional[tuple[int, int]] = None,
-        precision_hint: Optional[str] = None,
+        threads: int | None = None,
+        device: str | None = None,
+        cache_dir: str | Path | None = None,
+        input_size: tuple[int, int] | None = None,
+        precision_hint: str | None = None,
     ) -> None:
         ov = _openvino()
         self.path = Path(path)
@@ -142,7 +142,7 @@ class OpenVINOBackend(Backend):
         self._version = ov.get_version()
 
     @staticmethod
-    def _fix_dynamic(model: Any, input_size: Optional[tuple[int, int]]) -> None:
+    def _fix_dynamic(model: Any, input_size: tuple[int, int] | None) -> None:
         import openvino as ov
 
         port = model.inputs[0]

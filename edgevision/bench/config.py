@@ -7,10 +7,11 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ..errors import UserInputError
 
@@ -33,15 +34,15 @@ class BenchConfig:
     """
 
     warmup: int = 10
-    runs: Optional[int] = 100
-    duration: Optional[float] = None  # seconds: a minimum duration of the timed loop
-    source: Optional[str] = None  # image, directory of images or video; None: random frames
+    runs: int | None = 100
+    duration: float | None = None  # seconds: a minimum duration of the timed loop
+    source: str | None = None  # image, directory of images or video; None: random frames
     frame_size: tuple[int, int] = (640, 480)  # (w, h) of random frames, a VGA camera's
     seed: int = 0
     sample_device: bool = True
     device_interval: float = 0.5
     sysfs_root: Path = Path("/")
-    vcgencmd: Optional[str] = "auto"
+    vcgencmd: str | None = "auto"
     compare_rounds: int = 0  # > 0: alternate the engine's own tool with the infer-only phase this many times
     overlap: bool = False  # also run the frames through an overlapped stream (edgevision run --overlap)
 
@@ -65,7 +66,7 @@ class BenchConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BenchConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchConfig:
         """The config a report's ``config`` section describes (keys this version does not know are ignored)."""
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
@@ -74,3 +75,6 @@ class BenchConfig:
         if "sysfs_root" in kwargs:
             kwargs["sysfs_root"] = Path(kwargs["sysfs_root"])
         return cls(**kwargs)
+
+
+DEFAULT_CONFIG = BenchConfig()  # frozen: one shared default for every bench call

@@ -10,13 +10,12 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import EdgeVisionError
 
 
-
-def describe_model(model: Any, meta: Optional[dict] = None) -> tuple[dict, dict, dict]:
+def describe_model(model: Any, meta: dict | None = None) -> tuple[dict, dict, dict]:
     """(model section, runtime section, input section) of a run, from ``Model.info()`` and the artifact entry."""
     info = model.info()
     art = dict(info["artifact"])

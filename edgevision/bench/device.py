@@ -24,7 +24,6 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 # Bits of the Raspberry Pi firmware's get_throttled word: 0-3 now, 16-19 since boot.
 THROTTLE_NOW = {0: "under-voltage", 1: "arm frequency capped", 2: "currently throttled", 3: "soft temperature limit"}
@@ -32,14 +31,14 @@ THROTTLE_SINCE_BOOT = {16: "under-voltage", 17: "arm frequency capped", 18: "thr
 THROTTLE_SYSFS = "sys/devices/platform/soc/soc:firmware/get_throttled"
 
 
-def _read(path: Path) -> Optional[str]:
+def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="ascii", errors="replace").strip()
     except OSError:  # missing, or a sensor that answers EINVAL/ENODATA while asleep
         return None
 
 
-def _number(path: Path) -> Optional[float]:
+def _number(path: Path) -> float | None:
     text = _read(path)
     try:
         return float(text) if text else None
@@ -104,7 +103,7 @@ def read_cpu_limits(root: Path = Path("/")) -> dict[str, object]:
     return out
 
 
-def find_vcgencmd() -> Optional[str]:
+def find_vcgencmd() -> str | None:
     """The ``vcgencmd`` on PATH (Raspberry Pi OS ships it), or None.
 
     >>> find_vcgencmd()  # doctest: +SKIP
@@ -113,7 +112,7 @@ def find_vcgencmd() -> Optional[str]:
     return shutil.which("vcgencmd")
 
 
-def read_throttled(root: Path = Path("/"), vcgencmd: Optional[str] = None) -> tuple[Optional[int], str]:
+def read_throttled(root: Path = Path("/"), vcgencmd: str | None = None) -> tuple[int | None, str]:
     """(get_throttled word, where it came from): ``vcgencmd`` when given and it answers, else sysfs.
 
     >>> read_throttled(Path("/nonexistent"))
@@ -179,7 +178,7 @@ def read_devfreq(root: Path = Path("/")) -> dict[str, float]:
     return out
 
 
-def snapshot(root: Path = Path("/"), vcgencmd: Optional[str] = None) -> dict[str, object]:
+def snapshot(root: Path = Path("/"), vcgencmd: str | None = None) -> dict[str, object]:
     """One reading of everything that changes during a run (sampled in the background while a bench runs).
 
     >>> sorted(snapshot(Path("/nonexistent")))

@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def find_tool(name: str) -> str:
     return found
 
 
-def _number(pattern: str, text: str) -> Optional[float]:
+def _number(pattern: str, text: str) -> float | None:
     match = re.search(pattern, text, re.MULTILINE)
     return float(match.group(1)) if match else None
 
@@ -99,7 +100,7 @@ def parse_litert_benchmark(text: str) -> dict[str, Any]:
 UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def _latency_ms(name: str, text: str) -> Optional[float]:
+def _latency_ms(name: str, text: str) -> float | None:
     # benchmark_app switches units with the size of the figure: "1.94 ms", but "30.29 us" for a tiny model.
     match = re.search(rf"{name}:\s+([\d.]+)\s*(ns|us|µs|ms|s)\b", text)
     return round(float(match.group(1)) * UNIT_MS[match.group(2)], 6) if match else None
@@ -121,8 +122,8 @@ def parse_benchmark_app(text: str) -> dict[str, Any]:
             "runs": int(count) if count is not None else None}
 
 
-def engine_command(path: "str | Path", fmt: str, *, threads: int, runs: int, warmup: int, tool: str,
-                   config_file: Optional[Path] = None, device: str = "CPU", input_type: str = "f32") -> list[str]:
+def engine_command(path: str | Path, fmt: str, *, threads: int, runs: int, warmup: int, tool: str,
+                   config_file: Path | None = None, device: str = "CPU", input_type: str = "f32") -> list[str]:
     """The tool's command line for this model, threads and counts.
 
     >>> engine_command("m.tflite", "tflite", threads=2, runs=100, warmup=10, tool="litert-benchmark")
@@ -139,7 +140,7 @@ def engine_command(path: "str | Path", fmt: str, *, threads: int, runs: int, war
 OV_INPUT_TYPES = {"float32": "f32", "float16": "f16", "uint8": "u8", "int8": "i8", "int32": "i32"}
 
 
-def run_engine(path: "str | Path", fmt: str, *, threads: int, runs: int, warmup: int,
+def run_engine(path: str | Path, fmt: str, *, threads: int, runs: int, warmup: int,
                input_dtype: str = "float32", precision_hint: str = "f32", timeout: float = TIMEOUT_S) -> dict[str, Any]:
     """Run the engine tool once; {"tool", "command", "median_ms", "mean_ms", "runs", "warmup", "threads", ...}.
 
@@ -179,9 +180,9 @@ def run_engine(path: "str | Path", fmt: str, *, threads: int, runs: int, warmup:
                               "InferRequest.infer (sync, random input), without the Python call around it")}
 
 
-def compare_rounds(path: "str | Path", fmt: str, *, threads: int, runs: int, warmup: int, input_dtype: str,
+def compare_rounds(path: str | Path, fmt: str, *, threads: int, runs: int, warmup: int, input_dtype: str,
                    first: Sequence[float], ours: Callable[[], Sequence[float]], rounds: int = 1,
-                   progress: Optional[Callable[[int], None]] = None) -> dict[str, Any]:
+                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The engine tool alternated with our infer-only phase: ours (``first``, already timed), tool, ours, tool, ours...
 
     Each tool run is bracketed by two of ours, so load that rises or falls during the

@@ -21,8 +21,9 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 from ..errors import UserInputError
 from .report import BenchReport, as_report
@@ -36,7 +37,7 @@ CSV_FIGURES = ("stage", "n", *(f"{k}_ms" for k in STAT_KEYS), "fps_from_mean_tot
                "compare_ratio", "error")
 
 
-def check_writable(path: "str | Path", flag: str) -> Path:
+def check_writable(path: str | Path, flag: str) -> Path:
     """The path, once its directory exists and takes a new file; UserInputError in one line otherwise."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
@@ -58,7 +59,7 @@ def check_writable(path: "str | Path", flag: str) -> Path:
     return path
 
 
-def write_atomic(path: "str | Path", text: str) -> Path:
+def write_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
@@ -72,7 +73,7 @@ def write_atomic(path: "str | Path", text: str) -> Path:
     return path
 
 
-def to_json(report: Union[BenchReport, Mapping[str, Any]], *, samples: bool = True, indent: int | None = None) -> str:
+def to_json(report: BenchReport | Mapping[str, Any], *, samples: bool = True, indent: int | None = None) -> str:
     """The report as JSON (``BenchReport.to_dict``); ``samples=False`` leaves out the per-frame latencies and raw
     device samples. A plain dict is written as it is.
 
@@ -92,7 +93,7 @@ def _without_samples(run: dict) -> dict:
     return run
 
 
-def csv_rows(report: Union[BenchReport, Mapping[str, Any]]) -> list[dict[str, Any]]:
+def csv_rows(report: BenchReport | Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per run and stage (a failed run: one row with its error), the run's context on every row.
 
     >>> csv_rows({"runs": [{"label": "coral-usb", "status": "failed", "error": {"type": "E", "message": "m"}}]})[0]["error"]
@@ -131,7 +132,7 @@ def csv_rows(report: Union[BenchReport, Mapping[str, Any]]) -> list[dict[str, An
     return rows
 
 
-def to_csv(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+def to_csv(report: BenchReport | Mapping[str, Any]) -> str:
     """CSV text of ``csv_rows`` with a fixed header.
 
     >>> to_csv({"runs": []}).split(",")[:3]

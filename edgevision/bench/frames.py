@@ -14,15 +14,16 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import numpy as np
 
 from ..errors import SourceError
 
 # progress(phase, done, total, elapsed_s, duration_s): total/duration None when not bounded that way.
-Progress = Callable[[str, int, Optional[int], float, Optional[float]], None]
+Progress = Callable[[str, int, int | None, float, float | None], None]
 PROGRESS_EVERY_S = 0.1
 RANDOM_POOL = 4  # distinct noise frames cycled through, so no cache holds "the" frame
 
@@ -73,7 +74,7 @@ class SourceFrames:
 Step = Callable[[int], float]
 
 
-def pipeline_step(model: Any, feed: "RandomFrames | SourceFrames") -> Step:
+def pipeline_step(model: Any, feed: RandomFrames | SourceFrames) -> Step:
     """One frame through ``Model.predict`` (random frames) or ``Model.predict_frame`` (with its capture time).
 
     >>> step = pipeline_step(model, RandomFrames((640, 480), seed=0))  # doctest: +SKIP
@@ -126,8 +127,8 @@ class Loop:
     wall: float = 0.0
 
 
-def timed(step: Step, *, runs: Optional[int], duration: Optional[float], phase: str,
-          progress: Optional[Progress]) -> Loop:
+def timed(step: Step, *, runs: int | None, duration: float | None, phase: str,
+          progress: Progress | None) -> Loop:
     """Run ``step`` until ``runs`` frames and ``duration`` seconds (whichever are given) are both reached."""
     out, clock, minimum = Loop(), time.perf_counter, runs or 1
     totals, starts = out.totals, out.starts
@@ -151,7 +152,7 @@ def timed(step: Step, *, runs: Optional[int], duration: Optional[float], phase: 
     return out
 
 
-def overlapped_fps(model: Any, feed: "RandomFrames | SourceFrames", frames: int) -> dict[str, Any]:
+def overlapped_fps(model: Any, feed: RandomFrames | SourceFrames, frames: int) -> dict[str, Any]:
     """``frames`` frames of ``feed`` through ``Model.stream(..., overlap=True)``: the engine in a thread of its
     own while frames are captured, preprocessed and decoded, as ``edgevision run --overlap`` runs them.
 
@@ -165,7 +166,7 @@ def overlapped_fps(model: Any, feed: "RandomFrames | SourceFrames", frames: int)
             super().__init__("bench feed", max_frames=frames)
             self.i = 0
 
-        def _next_frame(self) -> Optional[Frame]:
+        def _next_frame(self) -> Frame | None:
             if isinstance(feed, RandomFrames):
                 image, name = feed.frames[self.i % RANDOM_POOL], "random"
             else:

@@ -9,9 +9,10 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 from . import svg
 from .report import BenchReport, BenchRun, as_report, as_run
@@ -53,7 +54,7 @@ def _table(head: list[str], rows: list[list[Any]], left: int = 1) -> str:
     return f"<table><tr>{th}</tr>{''.join(body)}</table>"
 
 
-def _matrix(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+def _matrix(report: BenchReport | Mapping[str, Any]) -> str:
     report = as_report(report)
     overlapped = any(r.fps and r.fps.overlapped for r in report.runs)
     rows = []
@@ -151,7 +152,7 @@ def _compare(cmp: Mapping[str, Any]) -> str:
                else "") + "</p>")
 
 
-def _run(run: Union[BenchRun, Mapping[str, Any]], index: int) -> str:
+def _run(run: BenchRun | Mapping[str, Any], index: int) -> str:
     run = as_run(run)
     label = escape(run.label)
     if not run.ok:
@@ -177,7 +178,7 @@ def _run(run: Union[BenchRun, Mapping[str, Any]], index: int) -> str:
         parts.append(_compare(run.compare))
     parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in run.warnings]
     samples = run.samples.to_dict() if run.samples else {}
-    stages = [s for s in STAGE_ORDER if s in samples and samples[s]]
+    stages = [s for s in STAGE_ORDER if samples.get(s)]
     if samples.get("infer_only"):
         stages.append("infer_only")
     if stages:
@@ -193,7 +194,7 @@ def _run(run: Union[BenchRun, Mapping[str, Any]], index: int) -> str:
     return "".join(parts)
 
 
-def render_html(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+def render_html(report: BenchReport | Mapping[str, Any]) -> str:
     """The report as one HTML document (a ``BenchReport``, or its dict form as ``--json`` writes it)."""
     report = as_report(report)
     host = report.host

@@ -12,22 +12,24 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any
 
 from ..errors import EdgeVisionError, ManifestError
+from .config import DEFAULT_CONFIG
 from .report import SCHEMA, BenchReport, BenchRun, as_run, report_warnings
 from .runner import BenchConfig, Progress, run_bench
 from .sections import Host, ModelInfo, RunError, SkippedTarget
 from .system import host_info
 
-__all__ = ["SCHEMA", "plan_matrix", "artifact_meta", "failed_row", "bench_matrix", "make_report"]
+__all__ = ["SCHEMA", "artifact_meta", "bench_matrix", "failed_row", "make_report", "plan_matrix"]
 # What a runtime raises for a model it cannot run, besides our typed errors: caught per row, named in it.
 RUNTIME_ERRORS = (RuntimeError, ValueError, OSError, MemoryError)
 
 
-def plan_matrix(bundle: "str | Path", targets: Optional[Sequence[str]] = None) -> tuple[Any, list[str], list[dict]]:
+def plan_matrix(bundle: str | Path, targets: Sequence[str] | None = None) -> tuple[Any, list[str], list[dict]]:
     """(manifest, target ids to run, [{"target", "reason"} skipped]).
 
     >>> plan_matrix("bundle/", ["rpi9"])  # doctest: +SKIP
@@ -65,7 +67,7 @@ def artifact_meta(manifest: Any, target_id: str) -> dict[str, Any]:
             "fidelity": dict(art.fidelity) or None}
 
 
-def failed_row(label: str, error: BaseException, meta: Optional[dict] = None) -> BenchRun:
+def failed_row(label: str, error: BaseException, meta: dict | None = None) -> BenchRun:
     """A row for a target that failed: its error in one line, and its exit code for the CLI.
 
     >>> row = failed_row("coral-usb", RuntimeError("no Edge TPU\\n found"), {"format": "edgetpu-tflite"})
@@ -78,9 +80,9 @@ def failed_row(label: str, error: BaseException, meta: Optional[dict] = None) ->
                            ModelInfo.from_dict(dict(meta or {})))
 
 
-def bench_matrix(bundle: "str | Path", *, config: BenchConfig = BenchConfig(), targets: Optional[Sequence[str]] = None,
-                 threads: Optional[int] = None, loader: Optional[Callable[[str], Any]] = None,
-                 progress: Optional[Callable[[str], Optional[Progress]]] = None) -> BenchReport:
+def bench_matrix(bundle: str | Path, *, config: BenchConfig = DEFAULT_CONFIG, targets: Sequence[str] | None = None,
+                 threads: int | None = None, loader: Callable[[str], Any] | None = None,
+                 progress: Callable[[str], Progress | None] | None = None) -> BenchReport:
     """The bench report for a bundle: one run per target (see ``make_report``).
 
     ``loader(target_id)`` loads one artifact (default: ``edgevision.load(bundle, target=..., threads=...)``);
@@ -97,16 +99,16 @@ def bench_matrix(bundle: "str | Path", *, config: BenchConfig = BenchConfig(), t
     for target_id in to_run:
         meta = artifact_meta(manifest, target_id)
         try:
-            runs.append(run_bench(lambda: load_one(target_id), config, label=target_id, meta=meta,
+            runs.append(run_bench(lambda t=target_id: load_one(t), config, label=target_id, meta=meta,
                                   progress=progress(target_id) if progress else None))
         except (EdgeVisionError, *RUNTIME_ERRORS) as e:
             runs.append(failed_row(target_id, e, meta))
     return make_report(runs, config, skipped=skipped, bundle=str(bundle))
 
 
-def make_report(runs: Sequence[Union[BenchRun, Mapping[str, Any]]], config: BenchConfig, *,
-                skipped: Sequence[Union[SkippedTarget, Mapping[str, Any]]] = (), bundle: Optional[str] = None,
-                command: Optional[Sequence[str]] = None) -> BenchReport:
+def make_report(runs: Sequence[BenchRun | Mapping[str, Any]], config: BenchConfig, *,
+                skipped: Sequence[SkippedTarget | Mapping[str, Any]] = (), bundle: str | None = None,
+                command: Sequence[str] | None = None) -> BenchReport:
     """The whole report: host, config, one entry per run, skipped targets, all warnings.
 
     >>> make_report([], BenchConfig(runs=5)).schema

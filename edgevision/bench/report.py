@@ -20,14 +20,26 @@ Example:
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any
 
 from ..errors import UserInputError
 from .config import BenchConfig
-from .sections import (Counts, Fps, Host, InferOnly, InputInfo, Memory, ModelInfo, RunError, Samples,
-                       SkippedTarget, Startup)
+from .sections import (
+    Counts,
+    Fps,
+    Host,
+    InferOnly,
+    InputInfo,
+    Memory,
+    ModelInfo,
+    RunError,
+    Samples,
+    SkippedTarget,
+    Startup,
+)
 from .stats import Summary
 
 SCHEMA = "edgevision.bench/1"
@@ -53,19 +65,19 @@ class BenchRun:
     status: RunStatus
     model: ModelInfo = field(default_factory=ModelInfo)
     runtime: Mapping[str, Any] = field(default_factory=dict)  # the backend's info(): backend, version, threads...
-    input: Optional[InputInfo] = None
-    counts: Optional[Counts] = None
-    startup: Optional[Startup] = None
+    input: InputInfo | None = None
+    counts: Counts | None = None
+    startup: Startup | None = None
     stages: Mapping[str, Summary] = field(default_factory=dict)
-    infer_only: Optional[InferOnly] = None
-    fps: Optional[Fps] = None
-    memory: Optional[Memory] = None
-    load_average_1min: tuple[Optional[float], ...] = ()  # before and after the run
+    infer_only: InferOnly | None = None
+    fps: Fps | None = None
+    memory: Memory | None = None
+    load_average_1min: tuple[float | None, ...] = ()  # before and after the run
     device_state: Mapping[str, Any] = field(default_factory=dict)  # the DeviceSampler's summary
     warnings: tuple[str, ...] = ()
-    samples: Optional[Samples] = None
-    compare: Optional[Mapping[str, Any]] = None  # the engine tool's comparison, a note or its error
-    error: Optional[RunError] = None
+    samples: Samples | None = None
+    compare: Mapping[str, Any] | None = None  # the engine tool's comparison, a note or its error
+    error: RunError | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", RunStatus(self.status))  # "ok" / "failed" given as text
@@ -80,7 +92,7 @@ class BenchRun:
         return self.counts.runs if self.counts else 0
 
     @classmethod
-    def failed(cls, label: str, error: RunError, model: Optional[ModelInfo] = None) -> "BenchRun":
+    def failed(cls, label: str, error: RunError, model: ModelInfo | None = None) -> BenchRun:
         """A row that failed: its label, its error, and what the manifest said of its artifact."""
         return cls(label=label, status=RunStatus.FAILED, model=model or ModelInfo(), error=error)
 
@@ -109,7 +121,7 @@ class BenchRun:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BenchRun":
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchRun:
         """A run from its dict form (a saved report's, or a hand-made one with the keys a renderer reads)."""
         try:
             return cls._parse(data)
@@ -118,7 +130,7 @@ class BenchRun:
                                  f"{_why(e)}") from None
 
     @classmethod
-    def _parse(cls, data: Mapping[str, Any]) -> "BenchRun":
+    def _parse(cls, data: Mapping[str, Any]) -> BenchRun:
         status = RunStatus(data["status"])
         common = {"label": data["label"], "status": status, "model": ModelInfo.from_dict(data.get("model") or {}),
                   "warnings": tuple(data.get("warnings", ()))}
@@ -142,11 +154,11 @@ class BenchReport:
     runs: tuple[BenchRun, ...] = ()
     skipped: tuple[SkippedTarget, ...] = ()
     warnings: tuple[str, ...] = ()  # every run's warnings, each prefixed with its run's label
-    host: Optional[Host] = None
-    config: Optional[BenchConfig] = None
-    created: Optional[str] = None  # UTC, ISO 8601 to the second
-    command: Optional[tuple[str, ...]] = None  # the command line, when it came from `edgevision bench`
-    bundle: Optional[str] = None
+    host: Host | None = None
+    config: BenchConfig | None = None
+    created: str | None = None  # UTC, ISO 8601 to the second
+    command: tuple[str, ...] | None = None  # the command line, when it came from `edgevision bench`
+    bundle: str | None = None
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,7 +171,7 @@ class BenchReport:
                 "warnings": list(self.warnings)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BenchReport":
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchReport:
         """A report from its dict form; ``runs`` may hold ``BenchRun`` objects already.
 
         >>> BenchReport.from_dict({"schema": "edgevision.bench/9", "runs": []})
@@ -188,7 +200,7 @@ def _why(e: Exception) -> str:
     return f"no {e.args[0]!r} key" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
 
 
-def as_run(run: Union[BenchRun, Mapping[str, Any]]) -> BenchRun:
+def as_run(run: BenchRun | Mapping[str, Any]) -> BenchRun:
     """``run`` itself, or parsed from its dict form.
 
     >>> as_run({"label": "tpu", "status": "failed", "error": {"type": "E", "message": "no TPU"}}).error.message
@@ -197,7 +209,7 @@ def as_run(run: Union[BenchRun, Mapping[str, Any]]) -> BenchRun:
     return run if isinstance(run, BenchRun) else BenchRun.from_dict(run)
 
 
-def as_report(report: Union[BenchReport, Mapping[str, Any]]) -> BenchReport:
+def as_report(report: BenchReport | Mapping[str, Any]) -> BenchReport:
     """``report`` itself, or parsed from its dict form (once, by the renderer that receives it)."""
     return report if isinstance(report, BenchReport) else BenchReport.from_dict(report)
 

@@ -23,15 +23,16 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
 from ..backends.base import default_threads
 from ..errors import EdgeVisionError
 from ..hooks import Recorder
-from .config import BenchConfig, InputKind
+from .config import DEFAULT_CONFIG, BenchConfig, InputKind
 from .describe import describe_model
 from .frames import Progress, RandomFrames, SourceFrames, infer_step, overlapped_fps, pipeline_step, timed
 from .report import BenchRun, RunStatus
@@ -43,12 +44,12 @@ from .system import load_average, memory_now
 __all__ = ["BenchConfig", "InputKind", "bench", "run_bench"]  # BenchConfig, InputKind: defined in config.py
 
 
-def _warm_up(step: Any, n: int, phase: str, progress: Optional[Progress]) -> None:
+def _warm_up(step: Any, n: int, phase: str, progress: Progress | None) -> None:
     if n > 0:  # timed() runs at least one call
         timed(step, runs=n, duration=None, phase=phase, progress=progress)
 
 
-def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress: Optional[Progress]) -> dict:
+def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress: Progress | None) -> dict:
     """The run's ``compare`` section: the engine tool alternated with infer-only phases (see engines.compare_rounds)."""
     from .describe import format_of
     from .engines import compare_rounds, tools
@@ -75,8 +76,8 @@ def _compare(model: Any, infer: Any, first: list, config: BenchConfig, progress:
         return {"error": str(e), "exit_code": e.exit_code}
 
 
-def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, meta: Optional[dict] = None,
-              progress: Optional[Progress] = None) -> BenchRun:
+def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, meta: dict | None = None,
+              progress: Progress | None = None) -> BenchRun:
     """Load with ``loader()`` and bench the model it returns (``meta``: the manifest's facts of its artifact).
 
     >>> run = run_bench(lambda: edgevision.load("m.tflite"), BenchConfig(runs=20), label="m")  # doctest: +SKIP
@@ -165,9 +166,9 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
     )
 
 
-def bench(model: "str | Path", *, config: BenchConfig = BenchConfig(), target: str = "auto",
-          threads: Optional[int] = None, backend: Optional[str] = None, device: Optional[str] = None,
-          progress: Optional[Progress] = None, **model_info: Any) -> BenchRun:
+def bench(model: str | Path, *, config: BenchConfig = DEFAULT_CONFIG, target: str = "auto",
+          threads: int | None = None, backend: str | None = None, device: str | None = None,
+          progress: Progress | None = None, **model_info: Any) -> BenchRun:
     """Bench a model file or one artifact of a bundle (``target``) with ``edgevision.load``'s options.
 
     >>> run = bench("model.tflite", config=BenchConfig(runs=50), threads=2, task="classification")  # doctest: +SKIP

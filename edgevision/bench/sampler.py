@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .device import decode_throttled, find_vcgencmd, read_cpu_limits, read_throttled, snapshot
 
@@ -43,7 +43,7 @@ class DeviceSampler:
     command to ask for the Pi's throttling ("auto": the one on PATH, None: sysfs only).
     """
 
-    def __init__(self, *, root: Path = Path("/"), interval: float = 0.5, vcgencmd: Optional[str] = "auto") -> None:
+    def __init__(self, *, root: Path = Path("/"), interval: float = 0.5, vcgencmd: str | None = "auto") -> None:
         if interval <= 0:
             raise ValueError(f"expected a positive sampling interval, got {interval}")
         self.root = Path(root)
@@ -53,7 +53,7 @@ class DeviceSampler:
         self.limits: dict[str, Any] = {}
         self.throttle_source = NOT_EXPOSED
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._t0 = 0.0
 
     def _sample(self) -> None:
@@ -65,7 +65,7 @@ class DeviceSampler:
         while not self._stop.wait(self.interval):
             self._sample()
 
-    def start(self) -> "DeviceSampler":
+    def start(self) -> DeviceSampler:
         """Take a first sample now, then keep sampling in a daemon thread."""
         self._t0 = time.monotonic()
         self.limits = read_cpu_limits(self.root)
@@ -83,7 +83,7 @@ class DeviceSampler:
             self._thread = None
             self._sample()
 
-    def __enter__(self) -> "DeviceSampler":
+    def __enter__(self) -> DeviceSampler:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -115,7 +115,7 @@ def _throttling(samples: list[dict], source: str) -> tuple[Any, list[str]]:
     return info, warnings
 
 
-def summarize_samples(samples: list[dict], *, limits: Optional[dict] = None, throttle_source: str = NOT_EXPOSED,
+def summarize_samples(samples: list[dict], *, limits: dict | None = None, throttle_source: str = NOT_EXPOSED,
                       interval: float = 0.5) -> dict[str, Any]:
     """The device-state section of a bench report, from raw samples (see ``DeviceSampler``).
 

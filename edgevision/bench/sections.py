@@ -13,8 +13,9 @@ Example:
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Optional
+from typing import Any, ClassVar
 
 from .config import InputKind
 from .stats import Summary
@@ -33,14 +34,14 @@ class ModelInfo:
     caller passed (``run_bench(meta=...)``), kept as given.
     """
 
-    file: Optional[str] = None
-    target: Optional[str] = None
-    format: Optional[str] = None
-    precision: Optional[str] = None
-    size_bytes: Optional[int] = None
-    task: Optional[str] = None
+    file: str | None = None
+    target: str | None = None
+    format: str | None = None
+    precision: str | None = None
+    size_bytes: int | None = None
+    task: str | None = None
     selected: Any = None
-    fidelity: Optional[Mapping[str, Any]] = None
+    fidelity: Mapping[str, Any] | None = None
     from_manifest: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -55,7 +56,7 @@ class ModelInfo:
         return copy.deepcopy(d)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ModelInfo":
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelInfo:
         known = (*cls.LOADED, "fidelity")
         manifest = "fidelity" in data if data.get("file") is not None else any(k in data for k in cls.MANIFEST)
         return cls(**{k: copy.deepcopy(data[k]) for k in known if k in data}, from_manifest=manifest,
@@ -66,10 +67,10 @@ class ModelInfo:
 class InputInfo:
     """The input tensor (shape, dtype, quantisation, layout) and the frames fed to it."""
 
-    shape: Optional[tuple[int, ...]]
-    dtype: Optional[str]
+    shape: tuple[int, ...] | None
+    dtype: str | None
     quantization: Any
-    layout: Optional[str]
+    layout: str | None
     kind: InputKind
     description: str
     source_reopened: int = 0
@@ -83,7 +84,7 @@ class InputInfo:
                 "source_reopened": self.source_reopened}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "InputInfo":
+    def from_dict(cls, data: Mapping[str, Any]) -> InputInfo:
         shape = data.get("shape")
         return cls(shape=None if shape is None else tuple(shape), dtype=data.get("dtype"),
                    quantization=copy.deepcopy(data.get("quantization")), layout=data.get("layout"),
@@ -97,8 +98,8 @@ class Counts:
 
     warmup: int
     runs: int
-    requested_runs: Optional[int]
-    requested_duration_s: Optional[float]
+    requested_runs: int | None
+    requested_duration_s: float | None
     timed_wall_s: float
     first_inference_excluded: bool = True
 
@@ -108,7 +109,7 @@ class Counts:
                 "first_inference_excluded": self.first_inference_excluded}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Counts":
+    def from_dict(cls, data: Mapping[str, Any]) -> Counts:
         return cls(**{k: data[k] for k in ("warmup", "runs", "requested_runs", "requested_duration_s",
                                             "timed_wall_s")},
                    first_inference_excluded=data.get("first_inference_excluded", True))
@@ -131,7 +132,7 @@ class Startup:
                 "first_infer_ms": self.first_infer_ms}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Startup":
+    def from_dict(cls, data: Mapping[str, Any]) -> Startup:
         return cls(init_ms=data["init_ms"], first_predict_ms=data["first_inference_ms"],
                    first_infer_ms=data["first_infer_ms"])
 
@@ -151,7 +152,7 @@ class InferOnly:
                 "timed_wall_s": self.timed_wall_s, "how": self.how}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "InferOnly":
+    def from_dict(cls, data: Mapping[str, Any]) -> InferOnly:
         return cls(summary=Summary.from_dict(data), warmup=data["warmup"], phases=data.get("phases", 1),
                    timed_wall_s=data.get("timed_wall_s"), how=data.get("how", ""))
 
@@ -166,8 +167,8 @@ class OverlappedFps:
 
     fps: float
     frames: int
-    infer_median_ms: Optional[float]
-    fps_x_median_infer: Optional[float]
+    infer_median_ms: float | None
+    fps_x_median_infer: float | None
     how: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,7 +176,7 @@ class OverlappedFps:
                 "fps_x_median_infer": self.fps_x_median_infer, "how": self.how}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "OverlappedFps":
+    def from_dict(cls, data: Mapping[str, Any]) -> OverlappedFps:
         return cls(**{k: data.get(k) for k in ("fps", "frames", "infer_median_ms", "fps_x_median_infer", "how")})
 
 
@@ -183,10 +184,10 @@ class OverlappedFps:
 class Fps:
     """Frames per second of the pipeline two ways (see ``stats.fps_figures``), and overlapped when measured."""
 
-    from_mean_total: Optional[float]
-    frames_per_wall_second: Optional[float]
+    from_mean_total: float | None
+    frames_per_wall_second: float | None
     how: str
-    overlapped: Optional[OverlappedFps] = None
+    overlapped: OverlappedFps | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"from_mean_total": self.from_mean_total,
@@ -196,7 +197,7 @@ class Fps:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Fps":
+    def from_dict(cls, data: Mapping[str, Any]) -> Fps:
         o = data.get("overlapped")
         return cls(from_mean_total=data.get("from_mean_total"),
                    frames_per_wall_second=data.get("frames_per_wall_second"), how=data.get("how", ""),
@@ -207,10 +208,10 @@ class Fps:
 class Memory:
     """Resident memory in MB: the process's peak so far, and before load, after load, at the end."""
 
-    peak_rss_mb: Optional[float]
-    rss_before_load_mb: Optional[float]
-    rss_after_load_mb: Optional[float]
-    rss_end_mb: Optional[float]
+    peak_rss_mb: float | None
+    rss_before_load_mb: float | None
+    rss_after_load_mb: float | None
+    rss_end_mb: float | None
     how: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,7 +219,7 @@ class Memory:
                 "rss_after_load_mb": self.rss_after_load_mb, "rss_end_mb": self.rss_end_mb, "how": self.how}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Memory":
+    def from_dict(cls, data: Mapping[str, Any]) -> Memory:
         return cls(**{k: data.get(k) for k in ("peak_rss_mb", "rss_before_load_mb", "rss_after_load_mb",
                                                 "rss_end_mb", "how")})
 
@@ -239,7 +240,7 @@ class Samples:
                 "infer_only_t_s": list(self.infer_only_t_s), "infer_only": list(self.infer_only)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Samples":
+    def from_dict(cls, data: Mapping[str, Any]) -> Samples:
         return cls(t_s=tuple(data.get("t_s", ())),
                    stages={k: tuple(v) for k, v in data.items() if k not in cls.NOT_STAGES},
                    infer_only_t_s=tuple(data.get("infer_only_t_s", ())), infer_only=tuple(data.get("infer_only", ())))
@@ -257,7 +258,7 @@ class RunError:
         return {"type": self.type, "message": self.message, "exit_code": self.exit_code}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunError":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunError:
         return cls(type=data["type"], message=data["message"], exit_code=data.get("exit_code", 1))
 
 
@@ -269,7 +270,7 @@ class Host:
     machine: str
     system: str
     cores_usable: int
-    cores_total: Optional[int]
+    cores_total: int | None
     versions: Mapping[str, str]
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,7 +278,7 @@ class Host:
                 "cores_total": self.cores_total, "versions": dict(self.versions)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Host":
+    def from_dict(cls, data: Mapping[str, Any]) -> Host:
         return cls(cpu=data["cpu"], machine=data["machine"], system=data["system"],
                    cores_usable=data["cores_usable"], cores_total=data.get("cores_total"),
                    versions=dict(data.get("versions", {})))
@@ -288,12 +289,12 @@ class SkippedTarget:
     """A bundle target this machine cannot run, with the reason (see ``matrix.plan_matrix``)."""
 
     target: str
-    format: Optional[str]
+    format: str | None
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "format": self.format, "reason": self.reason}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SkippedTarget":
+    def from_dict(cls, data: Mapping[str, Any]) -> SkippedTarget:
         return cls(target=data["target"], format=data.get("format"), reason=data["reason"])

@@ -13,8 +13,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class Summary:
         """Plain data, rounded (the raw samples travel separately)."""
         return {k: (v if k == "n" else round(v, digits)) for k, v in asdict(self).items()}
 
-    def rounded(self, digits: int = 4) -> "Summary":
+    def rounded(self, digits: int = 4) -> Summary:
         """The same summary with every figure rounded as ``to_dict`` rounds it (what a report holds).
 
         >>> summarize([0.001, 0.002, 0.002]).rounded().mean
@@ -48,7 +49,7 @@ class Summary:
         return Summary(**self.to_dict(digits))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Summary":
+    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
         """The summary of a ``to_dict`` (other keys beside it, e.g. an infer-only section's, are ignored).
 
         >>> Summary.from_dict({"n": 2, "mean": 1.5, "std": 0.7, "min": 1.0, "median": 1.5, "p90": 1.9,
@@ -96,7 +97,7 @@ def fps_figures(total_seconds: Sequence[float], *, wall_seconds: float) -> dict[
     }
 
 
-def round_significant(value: Optional[float], digits: int = 6) -> Optional[float]:
+def round_significant(value: float | None, digits: int = 6) -> float | None:
     """``value`` to ``digits`` significant digits: a ratio of small figures keeps its precision where a fixed
     number of decimals would not (0.011542 to 4 decimals is 0.0115, 0.4 % off).
 

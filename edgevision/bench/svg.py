@@ -11,8 +11,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -125,7 +125,7 @@ def timeline(t: Sequence[float], values: Sequence[float], *, title: str, color: 
     return "".join(out) + "</svg>"
 
 
-def bars(categories: Sequence[str], series: dict[str, Sequence[Optional[float]]], *, title: str,
+def bars(categories: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
          unit: str = "ms") -> str:
     """Grouped bars: one group per category (target), one bar per series (e.g. p50, p95); None: no bar."""
     values = [v for vals in series.values() for v in vals if v is not None]

@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 # Besides the runtimes' own (the catalogue's), distributions whose versions a reader needs beside a figure.
 OTHER_DISTRIBUTIONS = ("numpy", "opencv-python-headless", "opencv-python")
@@ -67,7 +67,7 @@ def cpu_name(root: Path = Path("/")) -> str:
     return platform.processor() or platform.machine()
 
 
-def load_average() -> Optional[float]:
+def load_average() -> float | None:
     """The 1-minute load average: other processes competing for the cores skew every figure.
 
     >>> load_average() is None or load_average() >= 0
@@ -91,7 +91,7 @@ def host_info() -> dict[str, Any]:
             "cores_usable": default_threads(), "cores_total": os.cpu_count(), "versions": versions()}
 
 
-def _status_kb(field: str) -> Optional[int]:
+def _status_kb(field: str) -> int | None:
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as f:
             for line in f:
@@ -102,14 +102,14 @@ def _status_kb(field: str) -> Optional[int]:
     return None
 
 
-def memory_now() -> dict[str, Optional[float]]:
+def memory_now() -> dict[str, float | None]:
     """Resident memory of this process in MB: now (/proc/self/status VmRSS) and its peak so far.
 
     The peak is ``getrusage(RUSAGE_SELF).ru_maxrss`` (kilobytes on Linux, bytes on macOS);
     it never goes down, so in a matrix it is the peak of every row run so far.
     """
     rss_kb = _status_kb("VmRSS")
-    peak_mb: Optional[float] = None
+    peak_mb: float | None = None
     try:
         import resource
 

@@ -11,8 +11,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 from .report import BenchReport, BenchRun, as_report, as_run
 from .stats import STAT_KEYS
@@ -20,7 +21,7 @@ from .stats import STAT_KEYS
 STAGE_ORDER = ("capture", "preprocess", "infer", "decode", "total")
 
 
-def fmt_size(n: Optional[int]) -> str:
+def fmt_size(n: int | None) -> str:
     if not n:
         return "-"
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
@@ -29,7 +30,7 @@ def fmt_size(n: Optional[int]) -> str:
     return f"{n} B"
 
 
-def fmt_fidelity(fid: Optional[dict]) -> str:
+def fmt_fidelity(fid: dict | None) -> str:
     """The manifest's fidelity entry in a few words: its metric and value, and the drop when given."""
     if not fid:
         return "-"
@@ -88,7 +89,7 @@ def _device_line(state: Mapping[str, Any]) -> str:
     return f"device ({state['samples']} samples every {state.get('interval_s')} s): " + " · ".join(parts)
 
 
-def render_run(run: Union[BenchRun, Mapping[str, Any]]) -> list[str]:
+def render_run(run: BenchRun | Mapping[str, Any]) -> list[str]:
     """The lines for one run (or its error).
 
     >>> render_run({"label": "tpu", "status": "failed", "error": {"type": "E", "message": "no TPU"}})
@@ -165,7 +166,7 @@ def compare_lines(cmp: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_matrix(report: Union[BenchReport, Mapping[str, Any]]) -> list[str]:
+def render_matrix(report: BenchReport | Mapping[str, Any]) -> list[str]:
     """One row per target: format, precision, size, fidelity, infer/total p50 and p95, FPS, runtime or error.
 
     >>> render_matrix({"runs": [], "skipped": []})[0].split()[:3]
@@ -205,7 +206,7 @@ def render_matrix(report: Union[BenchReport, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def render_text(report: Union[BenchReport, Mapping[str, Any]]) -> str:
+def render_text(report: BenchReport | Mapping[str, Any]) -> str:
     """The whole terminal report.
 
     >>> print(render_text(bench_matrix("bundle/")))  # doctest: +SKIP

@@ -15,8 +15,9 @@ import argparse
 import contextlib
 import dataclasses
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, TextIO
+from typing import Any, TextIO
 
 from ..errors import EdgeVisionError, ModelFileError, UserInputError
 from .options import _positive_int, _size, add_model_arguments, load_model
@@ -89,7 +90,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="progress on stderr (default: when stderr is a terminal and not --json)")
 
 
-def _command() -> Optional[list[str]]:
+def _command() -> list[str] | None:
     """The command line as typed, when this process is the edgevision command."""
     name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
     return ["edgevision", *sys.argv[1:]] if name in ("edgevision", "__main__.py") else None
@@ -107,14 +108,14 @@ class BenchProgress:
     ['cpu timed: 50% (50/100 runs, 0.5 s)', 'cpu timed: 100% (100/100 runs, 1.0 s)']
     """
 
-    def __init__(self, label: str, *, stream: Optional[TextIO] = None, tty: Optional[bool] = None) -> None:
+    def __init__(self, label: str, *, stream: TextIO | None = None, tty: bool | None = None) -> None:
         from .console import progress
 
         self.label = label
         # Made (and rich imported) before the row loads: nothing of it waits for the first timed frame.
         self.display = progress(None, label, stream=stream or sys.stderr, unit=" runs", tty=tty)
 
-    def __call__(self, phase: str, done: int, total: Optional[int], elapsed: float, duration: Optional[float]) -> None:
+    def __call__(self, phase: str, done: int, total: int | None, elapsed: float, duration: float | None) -> None:
         self.display.update(completed=done, total=total, duration=duration, elapsed=elapsed,
                             label=f"{self.label} {phase}")
 
@@ -123,12 +124,12 @@ class BenchProgress:
 
 
 @contextlib.contextmanager
-def _progress(args: argparse.Namespace) -> Iterator[Callable[[str], Optional[BenchProgress]]]:
+def _progress(args: argparse.Namespace) -> Iterator[Callable[[str], BenchProgress | None]]:
     """``progress(label)`` for each row (None: no progress); each row's display ends when the next starts."""
     show = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.json)
     shown: list[BenchProgress] = []
 
-    def for_row(label: str) -> Optional[BenchProgress]:
+    def for_row(label: str) -> BenchProgress | None:
         if not show:
             return None
         for bar in shown:
@@ -143,7 +144,7 @@ def _progress(args: argparse.Namespace) -> Iterator[Callable[[str], Optional[Ben
             bar.close()
 
 
-def _loader(args: argparse.Namespace, target: Optional[str]) -> Any:
+def _loader(args: argparse.Namespace, target: str | None) -> Any:
     ns = argparse.Namespace(**{**vars(args), "target": target or "auto"})
     return lambda: load_model(ns)
 
@@ -172,8 +173,17 @@ def _check_early(args: argparse.Namespace, path: Path, is_bundle: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench import (BenchConfig, bench_matrix, make_report, render_html, render_text, run_bench,
-                         to_csv, to_json, write_atomic)
+    from ..bench import (
+        BenchConfig,
+        bench_matrix,
+        make_report,
+        render_html,
+        render_text,
+        run_bench,
+        to_csv,
+        to_json,
+        write_atomic,
+    )
 
     path = Path(args.model)
     is_bundle = path.is_dir() or path.suffix.lower() == ".zip"

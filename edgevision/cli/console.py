@@ -28,7 +28,8 @@ from __future__ import annotations
 import io
 import sys
 import time
-from typing import Any, Optional, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from ..errors import UserInputError
 
@@ -43,8 +44,8 @@ _STDERR = object()  # the default stream: sys.stderr as it is when the display i
 class ProgressDisplay:
     """One task's progress under ``label``; made by ``progress`` (see there)."""
 
-    def __init__(self, total: Optional[int], label: str, *, stream: Optional[TextIO], unit: str = "",
-                 duration: Optional[float] = None, tty: Optional[bool] = None) -> None:
+    def __init__(self, total: int | None, label: str, *, stream: TextIO | None, unit: str = "",
+                 duration: float | None = None, tty: bool | None = None) -> None:
         self.stream = stream
         self.unit = unit
         self.tty = bool(stream is not None and (stream.isatty() if tty is None else tty))
@@ -59,9 +60,9 @@ class ProgressDisplay:
             self._open_live()
 
     # -- the caller's side ---------------------------------------------------------------
-    def update(self, advance: int = 1, *, completed: Optional[int] = None, total: Optional[int] = None,
-               duration: Optional[float] = None, elapsed: Optional[float] = None,
-               label: Optional[str] = None) -> None:
+    def update(self, advance: int = 1, *, completed: int | None = None, total: int | None = None,
+               duration: float | None = None, elapsed: float | None = None,
+               label: str | None = None) -> None:
         """Count ``advance`` more steps, or set ``completed``; a new ``label`` starts a new phase.
 
         A new phase takes the ``total`` and ``duration`` given (None: not bounded that way) and
@@ -95,7 +96,7 @@ class ProgressDisplay:
             self._live.stop()
             self._live = None
 
-    def __enter__(self) -> "ProgressDisplay":
+    def __enter__(self) -> ProgressDisplay:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -103,7 +104,7 @@ class ProgressDisplay:
 
     # -- what is shown -------------------------------------------------------------------
     @property
-    def fraction(self) -> Optional[float]:
+    def fraction(self) -> float | None:
         """Done so far, 0 to 1 (by count, else by time); None when the phase has no bound."""
         if self.total:
             return self.done / self.total
@@ -135,7 +136,7 @@ class ProgressDisplay:
             stream.write(f"{self.label}: {100 * (self.fraction or 0.0):.0f}% ({self.counted()})\n")
             stream.flush()
 
-    def _new_phase(self, label: str, total: Optional[int], duration: Optional[float]) -> None:
+    def _new_phase(self, label: str, total: int | None, duration: float | None) -> None:
         if self.finished:
             self._task = None  # on a terminal the finished line stays; the new phase gets a line of its own
         self.label, self.total, self.duration = label, total, duration
@@ -167,8 +168,8 @@ class ProgressDisplay:
             self._live.refresh()
 
 
-def progress(total: Optional[int], label: str, *, stream: Any = _STDERR, unit: str = "",
-             duration: Optional[float] = None, tty: Optional[bool] = None) -> ProgressDisplay:
+def progress(total: int | None, label: str, *, stream: Any = _STDERR, unit: str = "",
+             duration: float | None = None, tty: bool | None = None) -> ProgressDisplay:
     """Progress of ``total`` steps (or ``duration`` seconds) under ``label`` on ``stream`` (default stderr).
 
     On a terminal, a bar redrawn in place; otherwise one line per quarter done, which a log

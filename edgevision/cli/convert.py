@@ -10,8 +10,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from ..targets.catalogue import Precision
 from .options import _floats, _positive_int, add_task_arguments

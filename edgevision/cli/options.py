@@ -6,7 +6,8 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 def _floats(text: str) -> tuple[float, ...]:

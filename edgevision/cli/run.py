@@ -26,7 +26,8 @@ import json
 import signal
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .options import _positive_int, _size, add_model_arguments, load_model
 
@@ -120,7 +121,6 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import Stream, run_sinks
     from ..sinks import JsonLinesSink, TextSink, WindowSink, output_sink
     from ..sources import open_source
-
     from ..sources.opencv import redact
 
     def event(message: str) -> None:  # reader threads report faults and recoveries as they happen

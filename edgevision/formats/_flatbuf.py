@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import mmap
 import struct
-from typing import Union
 
 from edgevision.errors import ModelFileError
 
 #: Anything ``struct.unpack_from`` reads and slicing copies out of.
-Bytes = Union[bytes, bytearray, memoryview, mmap.mmap]
+Bytes = bytes | bytearray | memoryview | mmap.mmap
 
 I8 = struct.Struct("<b")
 U8 = struct.Struct("<B")
@@ -42,7 +41,7 @@ class FlatBuffer:
     they stop there instead of costing quadratic time.
     """
 
-    __slots__ = ("data", "size", "_budget")
+    __slots__ = ("_budget", "data", "size")
 
     def __init__(self, data: Bytes) -> None:
         self.data = data
@@ -64,11 +63,11 @@ class FlatBuffer:
             raise ModelFileError(f"expected {what} inside the {self.size}-byte file, got offset {pos}")
         return U32.unpack_from(self.data, pos)[0]
 
-    def root(self, what: str) -> "Table":
+    def root(self, what: str) -> Table:
         """The root table, whose offset is the buffer's first four bytes."""
         return self.table(self.u32(0, f"root offset of {what}"), what)
 
-    def table(self, pos: int, what: str) -> "Table":
+    def table(self, pos: int, what: str) -> Table:
         """The table at ``pos`` after checking its vtable and inline size."""
         if pos < 4 or pos % 4 or pos + 4 > self.size:
             raise ModelFileError(
@@ -89,7 +88,7 @@ class FlatBuffer:
 class Table:
     """One verified table; fields are read by slot (0 = first field in the schema)."""
 
-    __slots__ = ("buf", "pos", "_vtable", "_nfields", "_obj_size", "what")
+    __slots__ = ("_nfields", "_obj_size", "_vtable", "buf", "pos", "what")
 
     def __init__(self, buf: FlatBuffer, pos: int, vtable: int, nfields: int, obj_size: int, what: str) -> None:
         self.buf, self.pos, self.what = buf, pos, what

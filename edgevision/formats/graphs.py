@@ -85,7 +85,7 @@ def _ort_digest(path: Path) -> dict[str, Any]:
     return {"format": "onnx", "inputs": [s.to_dict() for s in b.inputs], "outputs": [s.to_dict() for s in b.outputs]}
 
 
-def digest(path: "str | Path") -> dict[str, Any]:
+def digest(path: str | Path) -> dict[str, Any]:
     """Inputs, outputs, op counts and quantisation of a .tflite, .xml or .onnx file."""
     path = Path(path)
     if not path.is_file():

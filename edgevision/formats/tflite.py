@@ -27,8 +27,7 @@ import os
 import struct
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from edgevision.errors import ModelFileError
 from edgevision.formats._flatbuf import I8, I32, U8, U32, U64, Bytes, FlatBuffer, Table
@@ -135,7 +134,7 @@ class TFLiteGraph:
         return self.operator_codes[op.opcode_index].name
 
 
-def read_tflite(source: Union[str, os.PathLike, bytes, bytearray, memoryview]) -> TFLiteGraph:
+def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview) -> TFLiteGraph:
     """Read and verify a ``.tflite`` file (a path, or the model's bytes).
 
     Raises :class:`ModelFileError` for a missing file, a file that is not a

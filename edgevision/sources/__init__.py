@@ -19,5 +19,17 @@ from .files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
 from .live import LiveSource
 from .uri import SCHEMES, SourceOptions, open_source
 
-__all__ = ["open_source", "Source", "Frame", "SourceStats", "Capture", "LiveSource", "OrderedSource",
-           "SourceOptions", "SCHEMES", "read_image", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES"]
+__all__ = [
+           "IMAGE_SUFFIXES",
+           "SCHEMES",
+           "VIDEO_SUFFIXES",
+           "Capture",
+           "Frame",
+           "LiveSource",
+           "OrderedSource",
+           "Source",
+           "SourceOptions",
+           "SourceStats",
+           "open_source",
+           "read_image",
+]

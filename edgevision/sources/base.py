@@ -24,14 +24,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Protocol, Tuple
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import BackendUnavailableError, EdgeVisionError
 
-Size = Tuple[int, int]  # (width, height)
+Size = tuple[int, int]  # (width, height)
 # What a capture may raise from read() when its device goes away; anything else is a bug and propagates.
 CAPTURE_ERRORS = (OSError, RuntimeError, EdgeVisionError)
 POLL = 0.1  # seconds: how often a waiting consumer re-checks for close/stall, so Ctrl-C is never held up
@@ -55,9 +56,9 @@ class Capture(Protocol):
     """A device adapter: ``read()`` -> HxWx3 uint8 RGB image, or None at the end of the stream or on a fault."""
 
     name: str  # what produced the last image (a file path for image lists, else the source URI)
-    fps: Optional[float]  # nominal frame rate when the device or file says, else None
+    fps: float | None  # nominal frame rate when the device or file says, else None
 
-    def read(self) -> Optional[np.ndarray]: ...
+    def read(self) -> np.ndarray | None: ...
 
     def close(self) -> None: ...
 
@@ -92,7 +93,7 @@ def cv2_module() -> Any:
     return cv2
 
 
-def fit_size(image: np.ndarray, size: Optional[Size]) -> np.ndarray:
+def fit_size(image: np.ndarray, size: Size | None) -> np.ndarray:
     """``image`` resized to ``size`` (w, h) when it differs; unchanged otherwise."""
     if size is None or (image.shape[1], image.shape[0]) == tuple(size):
         return image
@@ -110,14 +111,14 @@ class Source:
 
     live = False
 
-    def __init__(self, name: str, *, fps: Optional[float] = None, max_frames: Optional[int] = None) -> None:
+    def __init__(self, name: str, *, fps: float | None = None, max_frames: int | None = None) -> None:
         self.name = name
         self.fps = fps
         self.max_frames = max_frames
         self.stats = SourceStats()
         self._closed = False
 
-    def __iter__(self) -> "Source":
+    def __iter__(self) -> Source:
         return self
 
     def __next__(self) -> Frame:
@@ -131,14 +132,14 @@ class Source:
         self.stats.delivered += 1
         return frame
 
-    def _next_frame(self) -> Optional[Frame]:
+    def _next_frame(self) -> Frame | None:
         raise NotImplementedError
 
     def close(self) -> None:
         """Stop the reader thread and release the device; safe to call twice."""
         self._closed = True
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -163,17 +164,17 @@ class OrderedSource(Source):
     the capture at its end.
     """
 
-    def __init__(self, name: str, opener: Opener, *, first: Optional[Capture] = None, size: Optional[Size] = None,
-                 fps: Optional[float] = None, pace: bool = False, loop: bool = False,
-                 max_frames: Optional[int] = None, prefetch: int = 2) -> None:
+    def __init__(self, name: str, opener: Opener, *, first: Capture | None = None, size: Size | None = None,
+                 fps: float | None = None, pace: bool = False, loop: bool = False,
+                 max_frames: int | None = None, prefetch: int = 2) -> None:
         capture = first if first is not None else opener()
         super().__init__(name, fps=fps or capture.fps, max_frames=max_frames)
         self._opener, self._capture, self._size, self._loop = opener, capture, size, loop
         self._interval = 1.0 / fps if (pace and fps) else 0.0
-        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=prefetch)
-        self._thread: Optional[threading.Thread] = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=prefetch)
+        self._thread: threading.Thread | None = None
 
-    def _next_frame(self) -> Optional[Frame]:
+    def _next_frame(self) -> Frame | None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._read_all, name=f"edgevision-reader {self.name}", daemon=True)
             self._thread.start()
@@ -191,7 +192,7 @@ class OrderedSource(Source):
             return item
 
     def _read_all(self) -> None:
-        capture: Optional[Capture] = self._capture
+        capture: Capture | None = self._capture
         index, start = 0, time.monotonic()
         try:
             while capture is not None and not self._closed:

@@ -17,7 +17,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def _picamera2() -> Any:
     return Picamera2
 
 
-def inference_size(sensor: Optional[tuple]) -> Size:
+def inference_size(sensor: tuple | None) -> Size:
     """A main-stream size for inference: 640 wide at the sensor's aspect ratio (even height), else 640x480.
 
     Example:
@@ -47,14 +47,14 @@ def inference_size(sensor: Optional[tuple]) -> Size:
     """
     if not sensor or not sensor[0] or not sensor[1]:
         return DEFAULT_WIDTH, 480
-    height = int(round(DEFAULT_WIDTH * sensor[1] / sensor[0] / 2)) * 2
+    height = round(DEFAULT_WIDTH * sensor[1] / sensor[0] / 2) * 2
     return DEFAULT_WIDTH, max(2, height)
 
 
 class Picamera2Capture:
     """One started picamera2 camera; ``read()`` -> RGB (converted from the BGR bytes of RGB888)."""
 
-    def __init__(self, camera: Any, name: str, fps: Optional[float]) -> None:
+    def __init__(self, camera: Any, name: str, fps: float | None) -> None:
         self._camera = camera
         self.name = name
         self.fps = fps
@@ -64,7 +64,7 @@ class Picamera2Capture:
             cv2 = None
         self._cv2 = cv2
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         bgr = self._camera.capture_array("main")
         if bgr is None:
             return None
@@ -82,7 +82,7 @@ class Picamera2Capture:
                 camera.close()
 
 
-def open_csi(index: int, *, size: Optional[Size] = None, fps: Optional[float] = None) -> Picamera2Capture:
+def open_csi(index: int, *, size: Size | None = None, fps: float | None = None) -> Picamera2Capture:
     """Open and start CSI camera ``index`` with an RGB888 main stream sized for inference."""
     Picamera2 = _picamera2()
     name = f"csi://{index}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -25,7 +24,7 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpe
 GLOB_CHARS = ("*", "?", "[")
 
 
-def read_image(path: "str | Path") -> np.ndarray:
+def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file to HxWx3 uint8 RGB.
 
     Example:
@@ -66,14 +65,14 @@ def image_paths(spec: str) -> list[Path]:
 class ImageListCapture:
     """Decodes a list of image files one by one; ``name`` is the file of the last image read."""
 
-    fps: Optional[float] = None
+    fps: float | None = None
 
     def __init__(self, paths: list[Path]) -> None:
         self._paths = paths
         self._next = 0
         self.name = str(paths[0]) if paths else ""
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         if self._next >= len(self._paths):
             return None
         path = self._paths[self._next]
@@ -101,13 +100,13 @@ class VideoFileCapture(OpenCVCapture):
         if not cap.isOpened():
             raise ImageError(f"expected a video OpenCV can decode, got {path.name!r} (could not open it)")
         super().__init__(cap, str(path))
-        self._pending: Optional[np.ndarray] = None
+        self._pending: np.ndarray | None = None
         self._pending = super().read()
         if self._pending is None:
             self.close()
             raise ImageError(f"expected a video OpenCV can decode, got {path.name!r} (no frame decoded)")
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         if self._pending is not None:
             image, self._pending = self._pending, None
             return image

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
 from ..errors import EdgeVisionError, SourceError
 from .base import CAPTURE_ERRORS, POLL, Capture, Frame, Opener, Size, Source, fit_size
@@ -40,9 +40,9 @@ class LiveSource(Source):
 
     live = True
 
-    def __init__(self, name: str, opener: Opener, *, first: Optional[Capture] = None, size: Optional[Size] = None,
-                 max_frames: Optional[int] = None, timeout: float = 5.0, backoff: Tuple[float, float] = (0.25, 8.0),
-                 on_event: Optional[EventCallback] = None) -> None:
+    def __init__(self, name: str, opener: Opener, *, first: Capture | None = None, size: Size | None = None,
+                 max_frames: int | None = None, timeout: float = 5.0, backoff: tuple[float, float] = (0.25, 8.0),
+                 on_event: EventCallback | None = None) -> None:
         capture = first if first is not None else opener()  # a device that cannot be opened fails here, at once
         super().__init__(name, fps=capture.fps, max_frames=max_frames)
         if timeout <= 0:
@@ -51,17 +51,17 @@ class LiveSource(Source):
         self.on_event: EventCallback = on_event or _ignore
         self._opener, self._first, self._size = opener, capture, size
         self._cond = threading.Condition()
-        self._slot: Optional[Frame] = None
+        self._slot: Frame | None = None
         self._generation = 0  # a reader thread works only while its generation is current
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._reading = True  # False while reconnecting: a slow reopen is not a stall
         self._progress = time.monotonic()  # the last frame or (re)open: the stall clock starts here
         self._had_frame = False
-        self._gap_start: Optional[float] = None
-        self._error: Optional[Exception] = None  # raised in the consumer: a source that never worked, or a bug
+        self._gap_start: float | None = None
+        self._error: Exception | None = None  # raised in the consumer: a source that never worked, or a bug
 
     # ------------------------------------------------------------------ consumer side
-    def _next_frame(self) -> Optional[Frame]:
+    def _next_frame(self) -> Frame | None:
         events = []
         with self._cond:
             if self._thread is None:
@@ -90,7 +90,7 @@ class LiveSource(Source):
             frame, self._slot = self._slot, None
         return frame
 
-    def _start_reader(self, capture: Optional[Capture]) -> None:
+    def _start_reader(self, capture: Capture | None) -> None:
         self._generation += 1
         self._thread = threading.Thread(target=self._read_loop, args=(self._generation, capture),
                                         name=f"edgevision-reader {self.name}", daemon=True)
@@ -100,7 +100,7 @@ class LiveSource(Source):
     def _current(self, generation: int) -> bool:
         return generation == self._generation and not self._closed
 
-    def _read_loop(self, generation: int, capture: Optional[Capture]) -> None:
+    def _read_loop(self, generation: int, capture: Capture | None) -> None:
         try:
             while self._current(generation):
                 if capture is None:
@@ -158,7 +158,7 @@ class LiveSource(Source):
         if gap is not None:
             self.on_event(f"frames again after a {gap:.1f} s gap (reconnect {self.stats.reconnects})")
 
-    def _reopen(self, generation: int) -> Optional[Capture]:
+    def _reopen(self, generation: int) -> Capture | None:
         """Open the device again, backing off between attempts; None when this thread was superseded."""
         delay, attempt = self.backoff[0], 0
         while True:

@@ -14,8 +14,9 @@ import contextlib
 import os
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -34,10 +35,10 @@ class OpenCVCapture:
         self._cap = cap
         self.name = name
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps: Optional[float] = fps if 0.0 < fps < 1000.0 else None
-        self._bgr: Optional[np.ndarray] = None
+        self.fps: float | None = fps if 0.0 < fps < 1000.0 else None
+        self._bgr: np.ndarray | None = None
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         try:
             # Decode into the same BGR buffer every time; only the RGB frame handed out is new.
             ok, bgr = self._cap.read(self._bgr)
@@ -76,7 +77,7 @@ def video_devices() -> list[str]:
     return sorted(nodes, key=lambda p: int(_VIDEO_NODE.match(p).group(1)))  # type: ignore[union-attr]
 
 
-def _set(cap: Any, cv2: Any, size: Optional[Size], fps: Optional[float]) -> None:
+def _set(cap: Any, cv2: Any, size: Size | None, fps: float | None) -> None:
     if size:
         if size[0] * size[1] > 640 * 480:
             # Most USB cameras give more than VGA at full rate only as MJPG; YUYV would drop to a few fps.
@@ -88,8 +89,8 @@ def _set(cap: Any, cv2: Any, size: Optional[Size], fps: Optional[float]) -> None
     cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the reader keeps the newest frame; a deep driver queue only adds lag
 
 
-def open_camera(device: str, *, name: Optional[str] = None, size: Optional[Size] = None,
-                fps: Optional[float] = None) -> OpenCVCapture:
+def open_camera(device: str, *, name: str | None = None, size: Size | None = None,
+                fps: float | None = None) -> OpenCVCapture:
     """Open a V4L2 camera by device node (``/dev/video0``, or a ``/dev/v4l/by-id/...`` link).
 
     Example:
@@ -104,7 +105,7 @@ def open_camera(device: str, *, name: Optional[str] = None, size: Optional[Size]
     with quiet_opencv() as cv2:
         match = _VIDEO_NODE.match(os.path.realpath(device))
         # Opening by index is what every OpenCV build's V4L2 backend supports; by path, not all.
-        target: "int | str" = int(match.group(1)) if match else device
+        target: int | str = int(match.group(1)) if match else device
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         cap = cv2.VideoCapture(target, api)
         if not cap.isOpened():
@@ -115,7 +116,7 @@ def open_camera(device: str, *, name: Optional[str] = None, size: Optional[Size]
     return OpenCVCapture(cap, name)
 
 
-def open_usb(index: int, *, size: Optional[Size] = None, fps: Optional[float] = None) -> OpenCVCapture:
+def open_usb(index: int, *, size: Size | None = None, fps: float | None = None) -> OpenCVCapture:
     """Open camera number ``index`` (``usb://N``): ``/dev/videoN`` on Linux, OpenCV's own numbering elsewhere."""
     name = f"usb://{index}"
     if sys.platform.startswith("linux"):

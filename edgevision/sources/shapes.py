@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 import numpy as np
 
@@ -37,7 +36,7 @@ def _shape_mask(kind: int, xx: np.ndarray, yy: np.ndarray, cx: float, cy: float,
     return (t >= 0) & (t <= 1) & (np.abs(xx - cx) <= t * r)
 
 
-def shapes_scene(rng: np.random.Generator, size: Tuple[int, int], *, n_shapes: int = 3,
+def shapes_scene(rng: np.random.Generator, size: tuple[int, int], *, n_shapes: int = 3,
                  min_radius: float = 0.06, max_radius: float = 0.16, overlap: bool = False) -> Scene:
     """One scene of ``size`` (w, h) with ``n_shapes`` shapes; radii as fractions of the shorter side."""
     w, h = size

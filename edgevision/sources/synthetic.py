@@ -23,14 +23,13 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import parse_qsl
 
 import numpy as np
 
 from ..errors import SourceError
-from .shapes import SHAPE_LABELS, shapes_scene
 from .base import Size
+from .shapes import SHAPE_LABELS, shapes_scene
 
 QUERY_KEYS = ("seed", "shapes", "pace")
 _SPEC = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
@@ -92,7 +91,7 @@ class _Sprite:
 class SyntheticCapture:
     """Deterministic moving-shapes frames (see the module docstring); ``pace`` sleeps to hold FPS."""
 
-    def __init__(self, spec: SyntheticSpec, *, fps: Optional[float] = None) -> None:
+    def __init__(self, spec: SyntheticSpec, *, fps: float | None = None) -> None:
         self.spec = spec
         self.fps = float(fps or spec.fps)
         self.name = spec.uri
@@ -109,7 +108,7 @@ class SyntheticCapture:
             self._sprites.append(_Sprite(scene.image[y0:y1, x0:x1].copy(), mask, int(kind),
                                          np.array([x0, y0], np.float64), velocity))
         self._t = 0
-        self._start: Optional[float] = None
+        self._start: float | None = None
 
     def _position(self, sprite: _Sprite, t: int) -> tuple[int, int]:
         x, y = sprite.start + sprite.velocity * t
@@ -129,7 +128,7 @@ class SyntheticCapture:
         boxes = np.array([[x, y, x + s.w, y + s.h] for (x, y), s in zip(xy, self._sprites)], np.float32)
         return boxes.reshape(-1, 4), [SHAPE_LABELS[s.class_id] for s in self._sprites]
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         if self.spec.pace:
             now = time.monotonic()
             if self._start is None:

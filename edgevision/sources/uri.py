@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from ..errors import SourceError
 from .base import Capture, OrderedSource, Size, Source
@@ -41,12 +41,12 @@ _VIDEO_NODE = re.compile(r"^/dev/video\d+$")
 class SourceOptions:
     """What every opener may use: the requested frame size and rate, looping, a frame limit, fault handling."""
 
-    size: Optional[Size] = None  # frames come out at this (w, h); cameras are asked for it
-    fps: Optional[float] = None  # cameras: requested rate; files: played back at this rate
+    size: Size | None = None  # frames come out at this (w, h); cameras are asked for it
+    fps: float | None = None  # cameras: requested rate; files: played back at this rate
     loop: bool = False  # files: start again at the end
-    max_frames: Optional[int] = None
+    max_frames: int | None = None
     timeout: float = 5.0  # live: seconds without a frame before the device is reopened
-    on_event: Optional[EventCallback] = None  # live: called with a line for every loss and recovery
+    on_event: EventCallback | None = None  # live: called with a line for every loss and recovery
 
 
 def _live(name: str, opener: Callable[[], Capture], o: SourceOptions) -> Source:
@@ -71,7 +71,7 @@ def _csi(uri: str, body: str, o: SourceOptions) -> Source:
     return _live(f"csi://{index}", lambda: open_csi(index, size=o.size, fps=o.fps), o)
 
 
-def _camera(device: str, o: SourceOptions, name: Optional[str] = None) -> Source:
+def _camera(device: str, o: SourceOptions, name: str | None = None) -> Source:
     from .opencv import open_camera
 
     return _live(name or device, lambda: open_camera(device, name=name, size=o.size, fps=o.fps), o)
@@ -143,9 +143,9 @@ def open_path(spec: str, o: SourceOptions) -> Source:
     return _ordered(spec, lambda: ImageListCapture([path]), o)
 
 
-def open_source(source: "str | Path", *, size: Optional[Size] = None, fps: Optional[float] = None,
-                loop: bool = False, max_frames: Optional[int] = None, timeout: float = 5.0,
-                on_event: Optional[EventCallback] = None) -> Source:
+def open_source(source: str | Path, *, size: Size | None = None, fps: float | None = None,
+                loop: bool = False, max_frames: int | None = None, timeout: float = 5.0,
+                on_event: EventCallback | None = None) -> Source:
     """Open ``source`` (a URI or a path, see the module docstring) as an iterable of ``Frame``.
 
     The device or file is opened here, so a missing camera, an unknown scheme or a
@@ -155,7 +155,7 @@ def open_source(source: "str | Path", *, size: Optional[Size] = None, fps: Optio
         >>> open_source("ftp://x")
         Traceback (most recent call last):
         ...
-        edgevision.errors.SourceError: expected a source among csi://N, /dev/videoN, v4l2:///dev/videoN, usb://N, gst://PIPELINE, rtsp://..., http(s)://..., synthetic://WxH@FPS, or a path to a video file, an image, a directory or a glob of images, got unknown scheme 'ftp://'
+        edgevision.errors.SourceError: expected a source among csi://N, /dev/videoN, ..., got unknown scheme 'ftp://'
     """
     options = SourceOptions(size=tuple(size) if size else None, fps=fps, loop=loop,  # type: ignore[arg-type]
                             max_frames=max_frames, timeout=timeout, on_event=on_event)

@@ -10,8 +10,8 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def classify(
     score_threshold: float = 0.0,
     labels: Sequence[str] = (),
     quant: Quantization = None,
-    logits: Optional[bool] = None,
+    logits: bool | None = None,
 ) -> Classification:
     """The ``top_k`` best classes with a score of at least ``score_threshold``, best first.
 
@@ -80,7 +80,7 @@ def classify(
 
 
 def _classify_quantised(q: np.ndarray, quant: tuple, top_k: int, score_threshold: float,
-                        labels: Sequence[str], logits: Optional[bool]) -> Optional[Classification]:
+                        labels: Sequence[str], logits: bool | None) -> Classification | None:
     """``classify`` for integer scores, or None when they are not quantised or turn out to be logits.
 
     Dequantisation is increasing (the scale is positive), so the integers rank the classes as
@@ -118,7 +118,7 @@ def _classify_quantised(q: np.ndarray, quant: tuple, top_k: int, score_threshold
 
 
 @lru_cache(maxsize=64)
-def _quantised_levels(dtype: np.dtype, quant: tuple) -> Optional[tuple]:
+def _quantised_levels(dtype: np.dtype, quant: tuple) -> tuple | None:
     """What a quantised output's dtype and (scale, zero_point) fix, once: None when not quantised, else
     (for 8-bit types every dequantised value indexed by its byte, else None; whether every value
     lies in [0, 1]; the lowest value, so a threshold at or below it needs no check; scale; zero point).

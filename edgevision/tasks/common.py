@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 
-from typing import Optional, Tuple, Union
-
 import numpy as np
 
 from ..errors import ModelError
 
-Quantization = Optional[Tuple[Union[float, int], Union[float, int]]]
+Quantization = tuple[float | int, float | int] | None
 """Per-tensor ``(scale, zero_point)`` or ``None`` for a float tensor."""
 
 
@@ -38,7 +36,7 @@ def dequantize(array: np.ndarray, quant: Quantization = None) -> np.ndarray:
     return (arr.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
 
 
-def quant_params(quant: Quantization) -> Optional[Tuple[float, float]]:
+def quant_params(quant: Quantization) -> tuple[float, float] | None:
     """``(scale, zero_point)`` as floats, or None when not quantised (``None`` or a scale of 0).
 
     Example:

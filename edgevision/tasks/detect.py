@@ -13,7 +13,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def detect_yolo(
     max_detections: int = 100,
     labels: Sequence[str] = (),
     quant: Quantization = None,
-    normalized: Optional[bool] = None,
+    normalized: bool | None = None,
     class_agnostic: bool = False,
 ) -> Detections:
     """Decode a raw ultralytics-v8-style output: rows (cx, cy, w, h, class scores...).
@@ -122,7 +122,7 @@ def detect_ssd(
     boxes: np.ndarray,
     classes: np.ndarray,
     scores: np.ndarray,
-    count: Optional[np.ndarray] = None,
+    count: np.ndarray | None = None,
     *,
     transform: Transform,
     score_threshold: float = 0.5,
@@ -156,7 +156,7 @@ def detect_ssd(
         count_arr = np.asarray(count)
         if count_arr.size != 1:
             raise ModelError(f"expected an SSD count of shape [1], got {tuple(count_arr.shape)}")
-        n = min(n, max(0, int(round(float(count_arr.reshape(-1)[0])))))
+        n = min(n, max(0, round(float(count_arr.reshape(-1)[0]))))
     valid = np.flatnonzero(conf[:n] >= score_threshold)
     best = valid[np.argsort(-conf[valid], kind="stable")][: max(0, int(max_detections))]
     iw, ih = transform.input_size
@@ -171,8 +171,8 @@ def _is_integral(arr: np.ndarray) -> bool:
 
 
 def assign_ssd_outputs(
-    arrays: Sequence[np.ndarray], names: Optional[Sequence[str]] = None
-) -> Tuple[int, int, int, Optional[int]]:
+    arrays: Sequence[np.ndarray], names: Sequence[str] | None = None
+) -> tuple[int, int, int, int | None]:
     """Indices of (boxes, classes, scores, count) among an SSD model's outputs, in any order.
 
     Boxes are the rank-3 tensor ending in 4; count the tensor of one element (None
@@ -204,7 +204,7 @@ def assign_ssd_outputs(
         raise fail("exactly one rank-3 output ending in 4")
     boxes = box_candidates[0]
     rest = [i for i in range(len(arrs)) if i != boxes]
-    count: Optional[int] = None
+    count: int | None = None
     if len(arrs) == 4:
         ones = [i for i in rest if arrs[i].size == 1]
         if len(ones) > 1:  # N == 1: classes and scores have one element too; count is rank <= 1

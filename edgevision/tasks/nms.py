@@ -11,8 +11,6 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ..errors import ModelError
@@ -60,7 +58,7 @@ _MATRIX_MAX = 256
 
 
 def nms(
-    xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float, *, max_output: Optional[int] = None
+    xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float, *, max_output: int | None = None
 ) -> np.ndarray:
     """Indices of the boxes greedy NMS keeps, highest score first.
 
@@ -103,7 +101,7 @@ def batched_nms(
     class_ids: np.ndarray,
     iou_threshold: float,
     *,
-    max_output: Optional[int] = None,
+    max_output: int | None = None,
 ) -> np.ndarray:
     """Class-aware NMS: boxes only suppress boxes of their own class. Indices, highest score first.
 

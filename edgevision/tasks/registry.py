@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import UserInputError
-from ..refs import Ref, resolve
+from ..refs import Ref
 from ..results import Classification, Detections, Segmentation
 
 
@@ -75,7 +75,7 @@ def task_names() -> tuple[str, ...]:
     return tuple(TASKS)
 
 
-def task_spec(name: "str | Task") -> TaskSpec:
+def task_spec(name: str | Task) -> TaskSpec:
     """The spec of a task by name; UserInputError naming the registered ones."""
     try:
         return TASKS[name]

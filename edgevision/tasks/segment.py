@@ -10,7 +10,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def segment(
     transform: Transform,
     labels: Sequence[str] = (),
     quant: Quantization = None,
-    layout: Optional[str] = None,
+    layout: str | None = None,
 ) -> Segmentation:
     """The per-pixel class of the source image.
 

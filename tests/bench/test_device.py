@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from edgevision.bench.device import (decode_throttled, read_cpu_freqs, read_cpu_limits, read_devfreq,
-                                     read_power_rails, read_temperatures, read_throttled, snapshot)
+from edgevision.bench.device import (
+    decode_throttled,
+    read_cpu_freqs,
+    read_cpu_limits,
+    read_devfreq,
+    read_power_rails,
+    read_temperatures,
+    read_throttled,
+    snapshot,
+)
 from edgevision.bench.sampler import DeviceSampler, summarize_samples
 
 

@@ -6,14 +6,19 @@ The sample outputs are the tools' own (ai-edge-litert 2.3 ``litert-benchmark``, 
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import pytest
 
-from dataclasses import replace
-
 from edgevision.bench import run_bench
-from edgevision.bench.engines import (engine_command, find_tool, parse_benchmark_app, parse_litert_benchmark,
-                                      run_engine, tool_for)
+from edgevision.bench.engines import (
+    engine_command,
+    find_tool,
+    parse_benchmark_app,
+    parse_litert_benchmark,
+    run_engine,
+    tool_for,
+)
 from edgevision.errors import BackendUnavailableError, UserInputError
 
 LITERT_OUTPUT = """\

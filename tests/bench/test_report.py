@@ -6,8 +6,19 @@ import json
 import pytest
 
 import edgevision
-from edgevision.bench import (BenchConfig, BenchReport, BenchRun, RunError, RunStatus, make_report, render_html,
-                              render_text, run_bench, to_csv, to_json)
+from edgevision.bench import (
+    BenchConfig,
+    BenchReport,
+    BenchRun,
+    RunError,
+    RunStatus,
+    make_report,
+    render_html,
+    render_text,
+    run_bench,
+    to_csv,
+    to_json,
+)
 from edgevision.bench.config import InputKind
 from edgevision.bench.matrix import failed_row
 from edgevision.bench.sections import ModelInfo

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -350,6 +350,7 @@ SYNTHETIC = "synthetic://160x120@30?seed=3&pace=0"
 @pytest.fixture(scope="module")
 def live_files(tmp_path_factory) -> dict[str, Path]:
     import _onnx_models
+
     from edgevision.sources.synthetic import SyntheticCapture, parse_synthetic
 
     root = tmp_path_factory.mktemp("cli-live")

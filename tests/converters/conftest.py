@@ -33,8 +33,8 @@ def keras_sources(tmp_path_factory):
 @pytest.fixture(scope="session")
 def calibration():
     """32 shapes scenes resized to 64x64, scaled to [0, 1] as the test models expect."""
-    import cv2
     import _models
+    import cv2
 
     rng = np.random.default_rng(11)
     samples = [cv2.resize(shapes_scene(rng, (128, 128), n_shapes=2).image, (_models.SIZE, _models.SIZE),

@@ -176,7 +176,8 @@ def test_passthrough_pins_a_dynamic_batch(dynamic_onnx, reference, calibration, 
     assert declared.dim_param and not declared.dim_value  # the file really is dynamic
     out = get_converter("onnx").convert(make_job(dynamic_onnx, "jetson-orin", "fp32"))
     model = onnx.load(str(out.file))
-    dims = lambda t: [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.type.tensor_type.shape.dim]
+    def dims(t):
+        return [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.type.tensor_type.shape.dim]
     assert dims(model.graph.input[0]) == [1, 64, 64, 3] and dims(model.graph.output[0]) == [1, 5]
     assert out.converter["tool"] == "onnx passthrough" and out.converter["pinned_dims"] == {declared.dim_param: 1}
     got = run(out.file, "classifier", list(calibration)[:4])

@@ -15,8 +15,8 @@ import pytest
 
 from edgevision.bundle import read_manifest
 from edgevision.converters.convert import convert
-from edgevision.formats.tflite import read_tflite
 from edgevision.converters.datasets import write_shapes_dataset
+from edgevision.formats.tflite import read_tflite
 
 MODELS = Path(__file__).resolve().parents[2] / "examples" / "models"
 TARGETS = ["rpi5", "coral-usb", "intel-npu", "jetson-orin:int8", "cpu:fp32"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -25,8 +26,8 @@ SCENE_RGB = (200, 120, 40)  # what the stand-in sensor sees: distinct R, G and B
 class FakePicamera2:
     """STAND-IN for ``picamera2.Picamera2`` (see the module docstring)."""
 
-    cameras = [{"Model": "imx708", "Num": 0}]
-    instances: list["FakePicamera2"] = []
+    cameras: ClassVar[list[dict]] = [{"Model": "imx708", "Num": 0}]
+    instances: ClassVar[list[FakePicamera2]] = []
 
     def __init__(self, camera_num: int = 0) -> None:
         if camera_num >= len(self.cameras):

@@ -5,14 +5,14 @@ disconnects, raises or stalls on cue, then is unplugged for a few opens.
 """
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
+from _standin_camera import StandInCamera
 
 from edgevision.errors import SourceError
 from edgevision.sources import LiveSource
-
-from _standin_camera import StandInCamera
 
 FAST = {"backoff": (0.01, 0.04)}
 
@@ -77,33 +77,32 @@ def test_slow_consumer_gets_the_newest_frame_and_drops_are_counted():
                 break
             time.sleep(0.03)  # a model far slower than the camera
         stats = source.stats
-    gaps = [b.index - a.index for a, b in zip(frames, frames[1:])]
+    gaps = [b.index - a.index for a, b in itertools.pairwise(frames)]
     assert max(gaps) > 1 and stats.dropped > 0
     assert stats.captured >= stats.delivered + stats.dropped
     assert stats.delivered == 8
 
 
 def test_source_that_never_delivers_is_an_error_not_a_reconnect_loop():
-    with pytest.raises(SourceError, match=r"expected frames from standin://, got none \(the source stopped"):
-        with LiveSource("standin://", StandInCamera((0, "disconnect")), **FAST) as source:
-            next(source)
+    with pytest.raises(SourceError, match=r"expected frames from standin://, got none \(the source stopped"), \
+            LiveSource("standin://", StandInCamera((0, "disconnect")), **FAST) as source:
+        next(source)
 
 
 def test_a_bug_in_a_capture_is_raised_not_retried():
     camera = StandInCamera((3, "bug"), (None, None))
-    with LiveSource("standin://", camera, **FAST) as source:
-        with pytest.raises(ValueError, match="a bug in the capture code"):
-            for _ in range(10):
-                next(source)
+    with LiveSource("standin://", camera, **FAST) as source, pytest.raises(ValueError, match="a bug in the capture code"):
+        for _ in range(10):
+            next(source)
     assert camera.attempts == 1
 
 
 def test_first_frame_timeout():
     camera = StandInCamera((0, "stall"))
     try:
-        with pytest.raises(SourceError, match=r"expected frames from standin:// within 0.2 s, got none"):
-            with LiveSource("standin://", camera, timeout=0.2) as source:
-                next(source)
+        with pytest.raises(SourceError, match=r"expected frames from standin:// within 0.2 s, got none"), \
+                LiveSource("standin://", camera, timeout=0.2) as source:
+            next(source)
     finally:
         camera.release.set()
 

@@ -20,8 +20,21 @@ from edgevision.converters.base import Converter, ConvertJob, ConvertOutput
 from edgevision.errors import ModelFileError, UserInputError
 from edgevision.targets import load_target
 from edgevision.targets.catalogue import (
-    BACKENDS, FORMATS, KINDS, ArtifactFormat, BackendName, BackendSpec, FormatSpec, Precision, TargetKind,
-    format_of, kind_of, parse_format, register_backend, register_format, unregister,
+    BACKENDS,
+    FORMATS,
+    KINDS,
+    ArtifactFormat,
+    BackendName,
+    BackendSpec,
+    FormatSpec,
+    Precision,
+    TargetKind,
+    format_of,
+    kind_of,
+    parse_format,
+    register_backend,
+    register_format,
+    unregister,
 )
 
 

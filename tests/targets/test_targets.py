@@ -11,7 +11,15 @@ import pytest
 import edgevision.targets as targets
 from edgevision.errors import TargetError
 from edgevision.targets import (
-    TARGET_IDS, ArtifactFormat, BackendName, Delegate, Precision, Target, detect_device, list_targets, load_target,
+    TARGET_IDS,
+    ArtifactFormat,
+    BackendName,
+    Delegate,
+    Precision,
+    Target,
+    detect_device,
+    list_targets,
+    load_target,
 )
 from edgevision.targets.detect import find_edgetpu_library
 

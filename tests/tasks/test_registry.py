@@ -16,11 +16,25 @@ import numpy as np
 import pytest
 
 import edgevision
-from edgevision.decode import DecoderSpec, decoder_names, decoder_spec, guess_decoder, register_decoder, \
-    unregister_decoder
+from edgevision.decode import (
+    DecoderSpec,
+    decoder_names,
+    decoder_spec,
+    guess_decoder,
+    register_decoder,
+    unregister_decoder,
+)
 from edgevision.errors import ModelError, UserInputError
-from edgevision.tasks.registry import TASKS, Task, TaskSpec, register_task, spec_of_result, task_names, task_spec, \
-    unregister_task
+from edgevision.tasks.registry import (
+    TASKS,
+    Task,
+    TaskSpec,
+    register_task,
+    spec_of_result,
+    task_names,
+    task_spec,
+    unregister_task,
+)
 
 
 @dataclass

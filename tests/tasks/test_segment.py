@@ -112,7 +112,8 @@ def test_many_classes_use_int32():
 
 @pytest.mark.parametrize("shape", [(4, 4), (1, 4, 4, 3, 1), (2, 4, 4, 3), (1, 0, 4, 3)])
 def test_ill_shaped_outputs(shape):
-    with pytest.raises(ModelError, match=r"expected a segmentation output .* got " + repr(shape).replace("(", r"\(").replace(")", r"\)")):
+    shown = repr(shape).replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(ModelError, match=r"expected a segmentation output .* got " + shown):
         segment(np.zeros(shape, np.float32), transform=IDENTITY)
 
 
