@@ -68,7 +68,7 @@ def split_held_out(images: Sequence[Path], every: int = 5) -> tuple[list[Path], 
 def calibration_from_images(images: Sequence[Path], fmt: InputFormat, shape: Sequence[int], *,
                             limit: int = 300, label: str = "calibrating") -> Calibration:
     """Float32 input tensors of ``shape`` from image files, preprocessed as the runtime does."""
-    pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.float32)
+    pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.dtype(np.float32))
     chosen = _spread(list(images), limit)
     out = np.empty((len(chosen), *shape[1:]), np.float32)
     with progress(len(chosen), label) as bar:  # stderr as it is now: the CLI's, not the one held from C++
@@ -107,7 +107,7 @@ def calibration_from_synthetic(count: int, fmt: InputFormat, shape: Sequence[int
     if count <= 0:
         raise UserInputError(f"expected a positive number of synthetic calibration samples, got {count}")
     print("warning: " + SYNTHETIC_WARNING.format(n=count), file=sys.stderr)  # loud on purpose
-    pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.float32)
+    pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.dtype(np.float32))
     out = np.empty((count, *shape[1:]), np.float32)
     w, h = pre.size
     for i, image in enumerate(synthetic_images(count, (max(w, 64), max(h, 64)), seed)):
@@ -172,7 +172,7 @@ def segmentation_truth(t: Truth) -> np.ndarray | None:
         return None
     import cv2
 
-    found: np.ndarray = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+    found: np.ndarray | None = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
     return found
 
 

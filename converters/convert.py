@@ -267,6 +267,7 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
     """(calibration tensors, validation samples with ground truth)."""
     shape = source.input_shape
     held: list[Path] = []
+    root: Path | None
     calib = None
     if calibration is None and need_calibration:
         raise UserInputError("expected --calibration (a directory of images, a .npy, or a number of synthetic "
@@ -291,8 +292,8 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
         log(f"fidelity on {len(samples)} held-out images from {held[0].parent}")
     else:
         w, h = source.size
-        images = cal.synthetic_images(32, (max(w, 64), max(h, 64)), seed=12345)
-        samples = [cal.Sample(f"synthetic-{i}", im) for i, im in enumerate(images)]
+        scenes = cal.synthetic_images(32, (max(w, 64), max(h, 64)), seed=12345)
+        samples = [cal.Sample(f"synthetic-{i}", im) for i, im in enumerate(scenes)]
         log("warning: no held-out images (pass --validation DIR): fidelity measured on 32 synthetic scenes")
     if calib is not None:
         log(f"calibration: {calib.origin}")

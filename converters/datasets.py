@@ -209,6 +209,7 @@ def write_shapes_dataset(directory: str | Path, task: str, n: int, size: int | t
                      "labels": [SHAPE_LABELS[int(c)] for c in data.classes[i]]}
         else:
             truth = {}
+            assert data.masks is not None  # shapes_dataset fills every field
             _write_atomic(directory / f"{i:05d}.mask.png", _png(cv2, data.masks[i]))
         if truth:
             _write_atomic(path.with_suffix(".json"), json.dumps(truth).encode("utf-8"))

@@ -44,7 +44,7 @@ INSTALL = "\n".join([
     "sudo apt-get update",
     "sudo apt-get install edgetpu-compiler",
 ])
-_FIELDS = {  # key -> (pattern, kind)
+_FIELDS: dict[str, tuple[str, Any]] = {  # key -> (pattern, kind: str, int or "size")
     "version": (r"Edge TPU Compiler version (\S+)", str),
     "on_chip_memory": (r"On-chip memory used for caching model parameters: (\S+)", "size"),
     "on_chip_memory_remaining": (r"On-chip memory remaining for caching model parameters: (\S+)", "size"),

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,13 +64,18 @@ def read_model_info(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _tuples(values: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON lists as tuples (InputFormat is frozen and hashable)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
 def sibling_info(model: Path) -> Path | None:
     """``model.json`` beside ``model.keras`` (or inside a SavedModel directory), if there is one."""
     candidates = [model / "model_info.json"] if model.is_dir() else [model.with_suffix(".json")]
     return next((c for c in candidates if c.is_file()), None)
 
 
-def resolve_model_info(model: Path, outputs: list, *, info_file: Path | None = None,
+def resolve_model_info(model: Path, outputs: Sequence[Any], *, info_file: Path | None = None,
                        overrides: Mapping[str, Any] | None = None, input_size: tuple[int, int]) -> ModelInfo:
     """Merge the info file (named, or beside the model), the flags, and what the outputs imply."""
     info_file = info_file or sibling_info(model)
@@ -104,5 +109,5 @@ def resolve_model_info(model: Path, outputs: list, *, info_file: Path | None = N
                              f"got {fmt['size'][0]}x{fmt['size'][1]} in the model info")
     origin = f"{info_file.name} + flags" if info_file and overrides else (info_file.name if info_file else "flags/model")
     return ModelInfo(task=decoder_spec(dtype).task, labels=labels, decoder=decoder_config(dtype, decoder),
-                     input=InputFormat(**{k: tuple(v) if isinstance(v, list) else v for k, v in fmt.items()}),
+                     input=InputFormat(**_tuples(fmt)),
                      origin=origin)

@@ -154,7 +154,7 @@ def _read_tflite(path: Path) -> tuple[str, list, list]:
     if len(graph.inputs) != 1:
         raise UserInputError(f"expected a model with one image input, got {len(graph.inputs)} inputs in {path.name}")
     t = graph.tensors[graph.inputs[0]]
-    sig = list(t.shape_signature) if getattr(t, "shape_signature", None) else list(t.shape)
+    sig = list(t.shape_signature or t.shape)
     return t.name, sig, [graph.tensors[i].name for i in graph.outputs]
 
 

@@ -153,8 +153,7 @@ class Recorder:
     def seconds(self, stage: str) -> list[float]:
         """One value per frame for ``stage`` (a user stage absent from a frame counts 0)."""
         if stage in FrameTimings._fields and stage != "user":
-            index = FrameTimings._fields.index(stage)
-            return [t[index] for t in self.frames]
+            return [float(getattr(t, stage)) for t in self.frames]
         return [(t.user or {}).get(stage, 0.0) for t in self.frames]
 
     def to_dict(self, stages: Sequence[str] | None = None, scale: float = 1000.0) -> dict[str, list[float]]:

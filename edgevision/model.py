@@ -263,7 +263,7 @@ def split_model_info(model_info: Mapping[str, Any]) -> tuple[str | None, str | N
         fmt["std"] = tuple(float(1 / s) for s in scale)
     if "size" in fmt:
         size = fmt["size"]
-        fmt["size"] = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
+        fmt["size"] = (int(size), int(size)) if isinstance(size, (int, float, np.integer)) else tuple(int(v) for v in size)
     return task, decoder, labels, fmt, info
 
 

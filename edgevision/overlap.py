@@ -42,7 +42,7 @@ def overlap_pays(backend_info: Mapping[str, Any], cores: int) -> bool:
     if str(backend_info.get("device", "CPU")).upper().split(",")[0] not in ("CPU", ""):
         return True
     threads = backend_info.get("threads")
-    return bool(threads) and int(threads) < cores
+    return threads is not None and 0 < int(threads) < cores
 
 
 def choose_overlap(overlap: Overlap, backend_info: Mapping[str, Any], cores: int | None = None) -> bool:

@@ -124,7 +124,7 @@ class Stream:
         hooks = self.model.hooks
         hooks.emit(timings, result)
         self.frame, self.result, self.timings = frame, result, hooks.last
-        self.stats.add(self.timings)  # type: ignore[arg-type]
+        self.stats.add(self.timings)
 
     DEPTH = 2  # overlap: frames submitted to the engine at once (one running, one queued)
 

@@ -188,9 +188,9 @@ class Preprocessor:
                 lut = np.clip(pixels, np.iinfo(self.dtype).min, np.iinfo(self.dtype).max)
                 return np.tile(lut.astype(self.dtype), (self.channels, 1))
             mean, std = (0.0,), (255.0,)
-        mean = np.broadcast_to(np.asarray(mean or (0.0,), np.float64), (self.channels,))
-        std = np.broadcast_to(np.asarray(std or (1.0,), np.float64), (self.channels,))
-        values = (np.arange(256, dtype=np.float64)[None, :] - mean[:, None]) / std[:, None]
+        means = np.broadcast_to(np.asarray(mean or (0.0,), np.float64), (self.channels,))
+        stds = np.broadcast_to(np.asarray(std or (1.0,), np.float64), (self.channels,))
+        values = (np.arange(256, dtype=np.float64)[None, :] - means[:, None]) / stds[:, None]
         if not quantised:
             return values.astype(self.dtype)
         if self.quant is None:

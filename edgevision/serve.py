@@ -133,6 +133,7 @@ class LiveView:
             if not self._cond.wait_for(lambda: self._seq > after or self.closed, timeout) or self.closed:
                 return after, None
             seq, frame = self._seq, self._frame
+        assert frame is not None  # a frame is published before _seq moves past any 'after'
         with self._encode:  # one encode per frame, whichever viewer asks first
             if self._jpeg[0] != seq:
                 import cv2

@@ -33,7 +33,10 @@ class Output:
 
     def __init__(self, stream: Any, annotator: Any = None) -> None:
         self.stream, self.annotator = stream, annotator
-        self.frame = self.result = self.timings = None
+        # Set by next(): the stream's latest Frame, its Result and its FrameTimings.
+        self.frame: Any = None
+        self.result: Any = None
+        self.timings: Any = None
         self.gap = 0.0  # seconds without frames just before this one (a reconnect), else 0
         self._reconnects = 0
         self._drawn: np.ndarray | None = None

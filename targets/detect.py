@@ -55,7 +55,7 @@ def l4t_release(root: Path = Path("/")) -> str | None:
 
 
 def _bus_ids(root: Path, bus: str, vendor_file: str, device_file: str) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     try:
         devices = list((root / "sys/bus" / bus / "devices").iterdir())
     except OSError:

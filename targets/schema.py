@@ -139,11 +139,13 @@ def _runtime(r: dict[str, Any], artifact: Artifact, source: str) -> Runtime:
 
 
 def _detect(d: dict[str, Any], source: str) -> Detect:
-    detect = Detect(**{k: (v if k == "any_host" else tuple(v)) for k, v in d.items()})
-    rules = [("usb_ids", _USB_PCI_ID_RE.fullmatch, "lowercase hex 'vendor:product' like '1a6e:089a'"),
-             ("pci_ids", _USB_PCI_ID_RE.fullmatch, "lowercase hex 'vendor:device' like '1ac1:089a'"),
-             ("l4t_release", _L4T_RE.fullmatch, "L4T releases like 'R32'"),
-             ("dev_nodes", lambda x: x.startswith("/"), "absolute paths like '/dev/apex_0'")]
+    fields: dict[str, Any] = {k: (v if k == "any_host" else tuple(v)) for k, v in d.items()}
+    detect = Detect(**fields)
+    rules: list[tuple[str, Callable[[str], Any], str]] = [
+        ("usb_ids", _USB_PCI_ID_RE.fullmatch, "lowercase hex 'vendor:product' like '1a6e:089a'"),
+        ("pci_ids", _USB_PCI_ID_RE.fullmatch, "lowercase hex 'vendor:device' like '1ac1:089a'"),
+        ("l4t_release", _L4T_RE.fullmatch, "L4T releases like 'R32'"),
+        ("dev_nodes", lambda x: x.startswith("/"), "absolute paths like '/dev/apex_0'")]
     for key, ok, what in rules:
         for bad in (x for x in getattr(detect, key) if not ok(x)):
             raise _fail(f"{key!r} entries as {what}", "detect", source, bad)

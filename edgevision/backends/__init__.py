@@ -56,7 +56,8 @@ def open_backend(path: str | Path, *, backend: str | None = None, **options: Any
     if unknown:
         raise UserInputError(f"unknown option {unknown[0]!r} for the {name} backend; "
                              f"valid options: {', '.join(valid)}")
-    return cls(path, **options)
+    opened: Backend = cls(path, **options)  # type: ignore[call-arg]  # every Backend takes (path, **options)
+    return opened
 
 
 __all__ = [

@@ -114,19 +114,20 @@ def csv_rows(report: BenchReport | Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         compare = run.compare or {}
         engine = compare.get("engine") or {}
-        o = run.fps.overlapped
-        common = {"fps_from_mean_total": run.fps.from_mean_total, "fps_wall": run.fps.frames_per_wall_second,
-                  "fps_overlapped": o.fps if o else None, "init_ms": run.startup.init_ms,
-                  "first_inference_ms": run.startup.first_predict_ms, "peak_rss_mb": run.memory.peak_rss_mb,
+        fig = run.measured()
+        o = fig.fps.overlapped
+        common = {"fps_from_mean_total": fig.fps.from_mean_total, "fps_wall": fig.fps.frames_per_wall_second,
+                  "fps_overlapped": o.fps if o else None, "init_ms": fig.startup.init_ms,
+                  "first_inference_ms": fig.startup.first_predict_ms, "peak_rss_mb": fig.memory.peak_rss_mb,
                   "governor": run.device_state.get("governor")}
         for stage in STAGE_ORDER:
             if stage in run.stages:
                 s = run.stages[stage]
                 rows.append({**meta, **common, "stage": stage, "n": s.n,
                              **{f"{k}_ms": getattr(s, k) for k in STAT_KEYS}})
-        if run.infer_only:  # back to back on a random tensor: the row the engine tool is compared with
-            s = run.infer_only.summary
-            rows.append({**meta, **common, "stage": "infer_only", "n": s.n, "warmup": run.infer_only.warmup,
+        if fig.infer_only:  # back to back on a random tensor: the row the engine tool is compared with
+            s = fig.infer_only.summary
+            rows.append({**meta, **common, "stage": "infer_only", "n": s.n, "warmup": fig.infer_only.warmup,
                          **{f"{k}_ms": getattr(s, k) for k in STAT_KEYS}, "compare_tool": engine.get("tool"),
                          "compare_tool_median_ms": engine.get("median_ms"), "compare_ratio": compare.get("ratio")})
     return rows

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import svg
-from .report import BenchReport, BenchRun, as_report, as_run
+from .report import BenchReport, BenchRun, MeasuredRun, as_report, as_run
 from .stats import STAT_KEYS
 from .text import STAGE_ORDER, counts_tag, fmt_fidelity, fmt_size, runtime_line
 
@@ -35,6 +35,12 @@ code{background:#f3f3f3;padding:1px 4px;border-radius:3px}
 
 
 TITLES = {"infer_only": "infer only (back to back, first phase)"}
+
+
+def _error(run: BenchRun) -> str:
+    """A failed row's error in one line: ``Type: message``."""
+    e = run.error
+    return f"{e.type}: {e.message}" if e else "unknown error"
 
 
 def _figure(chart: str, name: str) -> str:
@@ -60,18 +66,17 @@ def _matrix(report: BenchReport | Mapping[str, Any]) -> str:
     rows = []
     for run in report.runs:
         m = run.model
-        cells = [escape(run.label), escape(str(m.format or "-")), escape(str(m.precision or "-")),
+        cells: list[Any] = [escape(run.label), escape(str(m.format or "-")), escape(str(m.precision or "-")),
                  fmt_size(m.size_bytes), escape(fmt_fidelity(m.fidelity))]
         if run.ok:
-            inf, tot, ovl = run.stages["infer"], run.stages["total"], run.fps.overlapped
-            cells += [f"{run.infer_only.summary.median:.3f}", f"{inf.median:.3f}", f"{inf.p95:.3f}",
-                      f"{tot.median:.3f}", f"{tot.p95:.3f}", f"{run.fps.from_mean_total:.1f}",
+            fig = run.measured()
+            inf, tot, ovl = fig.stages["infer"], fig.stages["total"], fig.fps.overlapped
+            cells += [f"{fig.infer_only.summary.median:.3f}", f"{inf.median:.3f}", f"{inf.p95:.3f}",
+                      f"{tot.median:.3f}", f"{tot.p95:.3f}", f"{fig.fps.from_mean_total:.1f}",
                       *([f"{ovl.fps:.1f}" if ovl else ""] if overlapped else []),
                       escape(runtime_line(run.runtime))]
         else:
-            e = run.error
-            cells.append((f'<span class="err">error: {escape(e.type)}: {escape(e.message)}</span>',
-                          7 + overlapped))
+            cells.append((f'<span class="err">error: {escape(_error(run))}</span>', 7 + overlapped))
         rows.append(cells)
     for s in report.skipped:
         rows.append([escape(s.target), escape(str(s.format)), "", "", "",
@@ -87,12 +92,12 @@ def _matrix(report: BenchReport | Mapping[str, Any]) -> str:
         series = {f"{stage} p50": [r.stages[stage].median if r.ok else None for r in runs],
                   f"{stage} p95": [r.stages[stage].p95 if r.ok else None for r in runs]}
         if stage == "infer":
-            series["infer-only p50"] = [r.infer_only.summary.median if r.ok else None for r in runs]
+            series["infer-only p50"] = [r.measured().infer_only.summary.median if r.ok else None for r in runs]
         charts.append(_figure(svg.bars(labels, series, title=f"{stage} latency per target (ms)"), f"bars-{stage}"))
     return table + '<div class="grid">' + "".join(charts) + "</div>"
 
 
-def _stage_table(run: BenchRun) -> str:
+def _stage_table(run: MeasuredRun) -> str:
     rows = [[stage] + [f"{getattr(run.stages[stage], k):.3f}" for k in STAT_KEYS] + [str(run.stages[stage].n)]
             for stage in STAGE_ORDER if stage in run.stages]
     if run.infer_only:
@@ -156,10 +161,10 @@ def _run(run: BenchRun | Mapping[str, Any], index: int) -> str:
     run = as_run(run)
     label = escape(run.label)
     if not run.ok:
-        e = run.error
         return (f'<section class="run" id="run-{index}"><h2>{label}</h2>'
-                f'<p class="err">failed: {escape(e.type)}: {escape(e.message)}</p></section>')
-    m, inp, c, start, fps = run.model, run.input, run.counts, run.startup, run.fps
+                f'<p class="err">failed: {escape(_error(run))}</p></section>')
+    fig = run.measured()
+    m, inp, c, start, fps = run.model, fig.input, fig.counts, fig.startup, fig.fps
     parts = [
         f'<section class="run" id="run-{index}"><h2>{label}</h2>',
         f'<p><code>{escape(Path(str(m.file)).name)}</code> · {escape(str(m.format))}, {escape(str(m.precision))},'
@@ -171,8 +176,8 @@ def _run(run: BenchRun | Mapping[str, Any], index: int) -> str:
         f'<br>FPS {fps.from_mean_total:.1f} (1 / mean total) · {fps.frames_per_wall_second:.1f} '
         f'(frames / wall time)'
         + (f' · <b>{fps.overlapped.fps:.1f} overlapped</b> (edgevision run --overlap)' if fps.overlapped else "")
-        + f' · peak RSS {run.memory.peak_rss_mb} MB (whole process)</p>',
-        _stage_table(run),
+        + f' · peak RSS {fig.memory.peak_rss_mb} MB (whole process)</p>',
+        _stage_table(fig),
     ]
     if run.compare:
         parts.append(_compare(run.compare))

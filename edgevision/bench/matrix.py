@@ -12,6 +12,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,7 +100,7 @@ def bench_matrix(bundle: str | Path, *, config: BenchConfig = DEFAULT_CONFIG, ta
     for target_id in to_run:
         meta = artifact_meta(manifest, target_id)
         try:
-            runs.append(run_bench(lambda t=target_id: load_one(t), config, label=target_id, meta=meta,
+            runs.append(run_bench(functools.partial(load_one, target_id), config, label=target_id, meta=meta,
                                   progress=progress(target_id) if progress else None))
         except (EdgeVisionError, *RUNTIME_ERRORS) as e:
             runs.append(failed_row(target_id, e, meta))

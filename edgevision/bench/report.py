@@ -23,7 +23,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol, cast
 
 from ..errors import UserInputError
 from .config import BenchConfig
@@ -50,6 +50,24 @@ class RunStatus(str, Enum):
 
     OK = "ok"
     FAILED = "failed"
+
+
+class MeasuredRun(Protocol):
+    """A run that completed, as ``BenchRun.measured()`` returns it: every figure's section is there."""
+
+    label: str
+    runtime: Mapping[str, Any]
+    input: InputInfo
+    counts: Counts
+    startup: Startup
+    stages: Mapping[str, Summary]
+    infer_only: InferOnly
+    fps: Fps
+    memory: Memory
+    samples: Samples
+
+
+FIGURE_SECTIONS = ("input", "counts", "startup", "infer_only", "fps", "memory", "samples")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +120,7 @@ class BenchRun:
         if not self.ok:
             return {**head, "warnings": list(self.warnings),
                     "error": self.error.to_dict() if self.error else None}
-        missing = [n for n in ("input", "counts", "startup", "infer_only", "fps", "memory", "samples")
-                   if getattr(self, n) is None]
-        if missing:
-            raise UserInputError(f"expected every section of a measured run, got {self.label!r} without "
-                                 f"{', '.join(missing)}")
-        figures: Any = self  # every section checked just above
+        figures = self.measured()
         return {
             **head, "runtime": copy.deepcopy(dict(self.runtime)), "input": figures.input.to_dict(),
             "counts": figures.counts.to_dict(), **figures.startup.to_dict(),
@@ -119,6 +132,20 @@ class BenchRun:
             **({"compare": copy.deepcopy(dict(self.compare))} if self.compare is not None else {}),
             "frames": self.frames,
         }
+
+    def measured(self) -> MeasuredRun:
+        """This run with every figure's section checked present (a failed row has none): what renderers read.
+
+        >>> BenchRun.failed("tpu", RunError("E", "no TPU", 3)).measured()
+        Traceback (most recent call last):
+        ...
+        edgevision.errors.UserInputError: expected every section of a measured run, got 'tpu' without input, ...
+        """
+        missing = [n for n in FIGURE_SECTIONS if getattr(self, n) is None]
+        if missing:
+            raise UserInputError(f"expected every section of a measured run, got {self.label!r} without "
+                                 f"{', '.join(missing)}")
+        return cast(MeasuredRun, self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BenchRun:

@@ -129,8 +129,9 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
     stages.update({s: recorder.seconds(s) for s in ("preprocess", "infer", "decode")})
     stages["total"] = pipeline.totals
     model_section, runtime, inp = describe_model(model, meta)
-    state = sampler.summary() if config.sample_device else {"samples": 0, "warnings": [], "notes": []}
-    warnings = list(state.get("warnings", []))
+    state: dict[str, Any] = (sampler.summary() if config.sample_device
+                             else {"samples": 0, "warnings": [], "notes": []})
+    warnings: list[str] = [str(w) for w in state.get("warnings") or []]
     cores, before = default_threads(), load_avg[0]
     # Taken before this run, the load average is other processes' (later it counts our own threads too).
     if before is not None and before >= max(1.0, cores / 2):

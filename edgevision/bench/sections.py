@@ -144,7 +144,7 @@ class InferOnly:
     summary: Summary
     warmup: int
     phases: int
-    timed_wall_s: float
+    timed_wall_s: float | None
     how: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,7 +177,9 @@ class OverlappedFps:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OverlappedFps:
-        return cls(**{k: data.get(k) for k in ("fps", "frames", "infer_median_ms", "fps_x_median_infer", "how")})
+        values: dict[str, Any] = {k: data.get(k) for k in ("fps", "frames", "infer_median_ms", "fps_x_median_infer",
+                                                           "how")}
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +222,9 @@ class Memory:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Memory:
-        return cls(**{k: data.get(k) for k in ("peak_rss_mb", "rss_before_load_mb", "rss_after_load_mb",
-                                                "rss_end_mb", "how")})
+        values: dict[str, Any] = {k: data.get(k) for k in ("peak_rss_mb", "rss_before_load_mb", "rss_after_load_mb",
+                                                           "rss_end_mb", "how")}
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

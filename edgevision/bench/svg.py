@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 import numpy as np
@@ -125,7 +125,7 @@ def timeline(t: Sequence[float], values: Sequence[float], *, title: str, color: 
     return "".join(out) + "</svg>"
 
 
-def bars(categories: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
+def bars(categories: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
          unit: str = "ms") -> str:
     """Grouped bars: one group per category (target), one bar per series (e.g. p50, p95); None: no bar."""
     values = [v for vals in series.values() for v in vals if v is not None]
@@ -150,7 +150,7 @@ def bars(categories: Sequence[str], series: dict[str, Sequence[float | None]], *
     return "".join(out) + "</svg>"
 
 
-def lines(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str, ylabel: str) -> str:
+def lines(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, ylabel: str) -> str:
     """Several (t, value) series on one set of axes, e.g. temperatures or clocks during the run."""
     ts = [float(x) for t, _ in series.values() for x in t]
     vs = [float(x) for _, v in series.values() for x in v]

@@ -56,7 +56,7 @@ def cpu_name(root: Path = Path("/")) -> str:
         lines = (root / "proc/cpuinfo").read_text(errors="replace").splitlines()
     except OSError:
         lines = []
-    fields = {}
+    fields: dict[str, str] = {}
     for line in lines:
         if ":" in line:
             key, value = line.split(":", 1)

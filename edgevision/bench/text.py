@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .report import BenchReport, BenchRun, as_report, as_run
+from .report import BenchReport, BenchRun, MeasuredRun, as_report, as_run
 from .stats import STAT_KEYS
 
 STAGE_ORDER = ("capture", "preprocess", "infer", "decode", "total")
@@ -30,7 +30,7 @@ def fmt_size(n: int | None) -> str:
     return f"{n} B"
 
 
-def fmt_fidelity(fid: dict | None) -> str:
+def fmt_fidelity(fid: Mapping[str, Any] | None) -> str:
     """The manifest's fidelity entry in a few words: its metric and value, and the drop when given."""
     if not fid:
         return "-"
@@ -56,9 +56,9 @@ def runtime_line(rt: Mapping[str, Any]) -> str:
             f"{threads if threads is not None else 'default'} threads")
 
 
-def counts_tag(run: BenchRun) -> str:
+def counts_tag(run: BenchRun | MeasuredRun) -> str:
     """e.g. '[threads=2; litert 2.3.0; 10 warm-up + 100 timed]': how a figure was measured, beside it."""
-    c, rt = run.counts, run.runtime
+    c, rt = run.measured().counts if isinstance(run, BenchRun) else run.counts, run.runtime
     return (f"[threads={rt.get('threads')}; {rt.get('backend')} {short_version(rt.get('version'))}; "
             f"{c.warmup} warm-up + {c.runs} timed]")
 
@@ -103,7 +103,8 @@ def render_run(run: BenchRun | Mapping[str, Any]) -> list[str]:
         e = run.error
         what = " ".join(str(v) for v in (m.format, m.precision) if v) or "?"
         return [f"{run.label} · {what} · FAILED: {e.type if e else '?'}: {e.message if e else '?'}"]
-    rt, inp, c, start = run.runtime, run.input, run.counts, run.startup
+    fig = run.measured()
+    rt, inp, c, start = fig.runtime, fig.input, fig.counts, fig.startup
     name = Path(str(m.file)).name
     lines = [
         ("" if run.label == name else f"{run.label} · ")
@@ -115,16 +116,16 @@ def render_run(run: BenchRun | Mapping[str, Any]) -> list[str]:
     ]
     rows = [[stage, *(f"{getattr(run.stages[stage], k):.3f}" for k in STAT_KEYS), ""]
             for stage in STAGE_ORDER if stage in run.stages]
-    if run.infer_only:
-        s = run.infer_only.summary
+    if fig.infer_only:
+        s = fig.infer_only.summary
         rows.append(["infer only*", *(f"{getattr(s, k):.3f}" for k in STAT_KEYS),
-                     f"n={s.n} after {run.infer_only.warmup} warm-up"])
+                     f"n={s.n} after {fig.infer_only.warmup} warm-up"])
     lines += table(["stage", *STAT_KEYS, f"ms, n={c.runs} {counts_tag(run)}"], rows,
                    align="l" + "r" * len(STAT_KEYS), indent=2).split("\n")
-    if run.infer_only:
+    if fig.infer_only:
         lines.append("  * infer alone, back to back on a seeded random input tensor (how litert-benchmark and "
                      "benchmark_app time it); the rows above are the pipeline, frame by frame")
-    fps, mem = run.fps, run.memory
+    fps, mem = fig.fps, fig.memory
     lines.append(f"  FPS {fps.from_mean_total:.1f} (1 / mean pipeline total) · "
                  f"{fps.frames_per_wall_second:.1f} ({c.runs} frames / {c.timed_wall_s:.3f} s wall) "
                  f"{counts_tag(run)}")
@@ -184,9 +185,10 @@ def render_matrix(report: BenchReport | Mapping[str, Any]) -> list[str]:
         row = [run.label, str(m.format or "-"), str(m.precision or "-"), fmt_size(m.size_bytes),
                fmt_fidelity(m.fidelity)[:35]]
         if run.ok:
-            inf, tot, ovl = run.stages["infer"], run.stages["total"], run.fps.overlapped
-            row += [f"{run.infer_only.summary.median:.2f}", f"{inf.median:.2f}", f"{inf.p95:.2f}",
-                    f"{tot.median:.2f}", f"{tot.p95:.2f}", f"{run.fps.from_mean_total:.1f}",
+            fig = run.measured()
+            inf, tot, ovl = fig.stages["infer"], fig.stages["total"], fig.fps.overlapped
+            row += [f"{fig.infer_only.summary.median:.2f}", f"{inf.median:.2f}", f"{inf.p95:.2f}",
+                    f"{tot.median:.2f}", f"{tot.p95:.2f}", f"{fig.fps.from_mean_total:.1f}",
                     *([f"{ovl.fps:.1f}" if ovl else "-"] if overlapped else []), runtime_line(run.runtime)]
         else:  # the error in the last column: the figures' columns keep their width
             e = run.error
@@ -196,7 +198,7 @@ def render_matrix(report: BenchReport | Mapping[str, Any]) -> list[str]:
     lines += [f"skipped {s.target} ({s.format}): {s.reason}" for s in report.skipped]
     ok = [r for r in report.runs if r.ok and r.counts]
     if ok:
-        c = ok[0].counts
+        c = ok[0].measured().counts
         count = c.runs if c.requested_duration_s is None else "timed"
         lines.append(f"[latency in ms; {c.warmup} warm-up + {count} runs per target and phase; "
                      f"infer-only = median back to back on a random tensor; infer, total ="

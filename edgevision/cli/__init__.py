@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import EdgeVisionError
 
@@ -25,7 +26,7 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other user mistake
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

@@ -56,7 +56,7 @@ def onnx_digest(path: Path) -> dict[str, Any]:
         return _ort_digest(path)
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except (onnx.onnx_cpp2py_export.checker.ValidationError, ValueError, OSError) as e:  # type: ignore[attr-defined]
+    except (onnx.onnx_cpp2py_export.checker.ValidationError, ValueError, OSError) as e:
         raise ModelFileError(f"expected an ONNX model, got {path.name}: {str(e).splitlines()[0]}") from None
     except Exception as e:  # protobuf's DecodeError has no stable import path across versions
         if type(e).__name__ != "DecodeError":

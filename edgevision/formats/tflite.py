@@ -364,7 +364,7 @@ def summary(graph: TFLiteGraph) -> dict[str, Any]:
             if name in BOUNDARY_OPS:
                 boundary[name] += 1
                 continue
-            first = (live or live_outputs or [None])[0]
+            first = next(iter(live or live_outputs), None)
             if first is not None and first.dtype in FLOAT_DTYPES:
                 float_ops += 1
             else:

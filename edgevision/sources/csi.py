@@ -58,11 +58,13 @@ class Picamera2Capture:
         self._camera = camera
         self.name = name
         self.fps = fps
+        self._cv2: Any = None
         try:
             import cv2
+
+            self._cv2 = cv2
         except ModuleNotFoundError:  # picamera2 does not need OpenCV; numpy does the swap, a little slower
-            cv2 = None
-        self._cv2 = cv2
+            pass
 
     def read(self) -> np.ndarray | None:
         bgr = self._camera.capture_array("main")

@@ -28,7 +28,7 @@ APPSINK = "videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers
 def gstreamer_in_opencv() -> bool:
     """True when this OpenCV was built with GStreamer (its build information says ``GStreamer: YES``)."""
     match = re.search(r"GStreamer:\s*(\S+)", cv2_module().getBuildInformation())
-    return bool(match) and match.group(1).upper() not in ("NO", "NONE")
+    return match is not None and match.group(1).upper() not in ("NO", "NONE")
 
 
 def with_appsink(pipeline: str) -> str:

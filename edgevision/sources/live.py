@@ -49,7 +49,8 @@ class LiveSource(Source):
             raise SourceError(f"expected a positive frame timeout in seconds, got {timeout}")
         self.timeout, self.backoff = float(timeout), backoff
         self.on_event: EventCallback = on_event or _ignore
-        self._opener, self._first, self._size = opener, capture, size
+        self._opener, self._size = opener, size
+        self._first: Capture | None = capture  # opened by the caller, handed to the reader thread
         self._cond = threading.Condition()
         self._slot: Frame | None = None
         self._generation = 0  # a reader thread works only while its generation is current

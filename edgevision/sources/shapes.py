@@ -45,7 +45,8 @@ def shapes_scene(rng: np.random.Generator, size: tuple[int, int], *, n_shapes: i
     ramp = (xx / w * rng.uniform(-40, 40) + yy / h * rng.uniform(-40, 40))[..., None]
     image = np.clip(base + ramp + rng.normal(0, 6, (h, w, 3)), 0, 255)
     mask = np.zeros((h, w), np.uint8)
-    boxes, classes = [], []
+    boxes: list[list[float]] = []
+    classes: list[int] = []
     short = min(w, h)
     for _ in range(50 * n_shapes):
         if len(boxes) == n_shapes:

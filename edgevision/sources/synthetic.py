@@ -93,7 +93,8 @@ class SyntheticCapture:
 
     def __init__(self, spec: SyntheticSpec, *, fps: float | None = None) -> None:
         self.spec = spec
-        self.fps = float(fps or spec.fps)
+        self.rate = float(fps or spec.fps)  # frames per second, always known
+        self.fps: float | None = self.rate  # the Capture protocol's field
         self.name = spec.uri
         w, h = spec.size
         rng = np.random.default_rng(spec.seed)
@@ -133,7 +134,7 @@ class SyntheticCapture:
             now = time.monotonic()
             if self._start is None:
                 self._start = now
-            time.sleep(max(0.0, self._start + self._t / self.fps - now))
+            time.sleep(max(0.0, self._start + self._t / self.rate - now))
         image = self.image(self._t)
         self._t += 1
         return image
