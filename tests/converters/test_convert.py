@@ -148,3 +148,19 @@ def test_max_drop_fails_a_conversion_calibrated_on_the_wrong_data(tmp_path):
             "-o", "bundle", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "bundle" / "manifest.json").is_file()
+
+
+def test_dynamic_range_precision_is_reachable_end_to_end(workdir, tmp_path):
+    """rpi5:dynamic: int8 weights, float activations; no calibration asked for, the runtime runs it as it is."""
+    from edgevision.formats.tflite import read_tflite
+
+    result = convert(workdir / "classifier.keras", ["rpi5:dynamic"], out=tmp_path / "b",
+                     overrides={"task": "classification"}, log=lambda m: None)
+    (report,) = result.artifacts
+    assert (report.target, report.precision, report.file) == ("rpi5", "dynamic", "classifier_dynamic.tflite")
+    graph = read_tflite(result.path / report.file)
+    assert graph.inputs[0].dtype == "float32"  # float activations: the input is not quantised
+    assert any(t.dtype == "int8" and t.is_constant for t in graph.subgraphs[0].tensors)  # int8 weights
+    assert result.manifest.artifacts["rpi5"].fidelity["top1_agreement"] >= 0.9
+    with pytest.raises(UserInputError, match=r"expected a precision intel-cpu takes \(fp32, int8\), got 'dynamic'"):
+        convert(workdir / "classifier.keras", ["intel-cpu:dynamic"], out=tmp_path / "c", log=lambda m: None)
