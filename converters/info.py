@@ -3,7 +3,7 @@
 A model-info file is JSON shaped like the bundle manifest's own sections::
 
     {"task": "detection", "labels": ["circle", "square"],
-     "decoder": {"type": "yolo", "normalized": true, "score_threshold": 0.3},
+     "decoder": {"type": "yolo", "box_format": "normalized", "score_threshold": 0.3},
      "input": {"size": [128, 128], "resize": "stretch", "mean": [0, 0, 0], "std": [1, 1, 1]}}
 
 ``model.keras`` picks up ``model.json`` beside it when no file is named. Flags
