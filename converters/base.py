@@ -47,6 +47,8 @@ class SourceModel:
     output_names: tuple[str, ...]
     workdir: Path  # scratch space for derived forms of the source (not part of the bundle)
     dynamic: bool = False  # the file itself declares a dynamic input shape (input_shape came from a flag)
+    input_dtype: str = "float32"  # "uint8" for TF OD API image_tensor inputs, "int8"/"uint8" for a quantised .tflite
+    input_quant: tuple[float, int] | None = None  # (scale, zero point) of a quantised .tflite input
     _cache: dict = field(default_factory=dict, repr=False)
 
     def keras(self) -> Any:

@@ -38,7 +38,7 @@ REQUIRED_KEYS = ("schema", "task", "decoder", "artifacts")
 INPUT_KEYS = ("size", "layout", "color", "resize", "mean", "std", "pad_value")
 ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "report")
 ARTIFACT_REQUIRED = ("file", "format", "precision", "sha256")
-SOURCE_KEYS = ("file", "sha256", "format")
+SOURCE_KEYS = ("file", "sha256", "format", "metadata")  # metadata: {setting: where the source's file said it}
 
 
 @dataclass

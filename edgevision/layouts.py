@@ -144,3 +144,19 @@ def likely_layouts(shape: tuple[int, ...], n_labels: int = 0) -> str:
         return "a yolo-seg head (32 mask coefficients per box)"
     return ("another layout: an end-to-end [1,K,6] (--decoder yolo-end2end), a v5/v7 [1,N,5+nc] (--decoder "
             "yolo-objectness with --labels), or a pose, segmentation or OBB head (--labels tells them apart)")
+
+
+TF_OD_API_OUTPUTS = ("detection_boxes", "detection_classes", "detection_scores", "num_detections")
+
+
+def named_defaults(names: Sequence[str]) -> dict[str, object]:
+    """Decoder settings that output names imply: the TF Object Detection API's four post-processed outputs are the
+    ``ssd`` layout with 1-based class ids (``label_offset`` -1 against a labels list without a background entry).
+
+    >>> named_defaults(["detection_boxes:0", "detection_classes:0", "detection_scores:0", "num_detections:0"])
+    {'decoder': 'ssd', 'label_offset': -1}
+    >>> named_defaults(["output0"])
+    {}
+    """
+    bare = {str(n).split(":")[0].split("/")[-1] for n in names}
+    return {"decoder": "ssd", "label_offset": -1} if set(TF_OD_API_OUTPUTS) <= bare else {}
