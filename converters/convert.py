@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..backends import open_backend
 from ..bundle import Artifact, Manifest, sha256_file, write_bundle
 from ..decode import num_classes
@@ -326,6 +328,8 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
         samples = [cal.Sample(f"synthetic-{i}", im) for i, im in enumerate(scenes)]
         log("warning: no held-out images (pass --validation DIR): fidelity measured on 32 synthetic scenes")
     if calib is not None:
+        if source.input_dtype in ("uint8", "int8") and source.input_quant is None:
+            calib.dtype = np.dtype(source.input_dtype)  # an image_tensor takes the pixels themselves
         log(f"calibration: {calib.origin}")
     return calib, samples
 
