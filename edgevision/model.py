@@ -303,7 +303,7 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
     if task is not None and spec.task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
     config = decoder_config(dtype, {k: v for k, v in options.items() if k in spec.defaults})
-    artifact = {"file": str(path), "target": None if target == "auto" else target}
+    artifact: dict[str, Any] = {"file": str(path), "target": None if target == "auto" else target}
     if meta:
         artifact["metadata"] = {k: o for k, o in meta.origins.items() if k not in given}
     return Model(be, task=spec.task, labels=labels, input_format=fmt, decoder=config, artifact=artifact)

@@ -84,7 +84,8 @@ def settings_from(meta: Mapping[str, Any], fmt: str) -> dict[str, Any]:
     >>> s["decoder"], s["box_format"], s["pad_value"]
     ('yolo-end2end', 'normalized', 114)
     """
-    args = meta.get("args") if isinstance(meta.get("args"), Mapping) else {}
+    given = meta.get("args")
+    args: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     task, decoder = TASKS.get(str(meta.get("task", "")), (None, None))
     end2end = bool(meta.get("end2end")) or bool(args.get("nms"))
     if end2end and decoder == "yolo":
