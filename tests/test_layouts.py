@@ -52,11 +52,11 @@ def test_a_decoder_registered_under_the_layout_name_takes_over(movenet_registere
 
 
 def test_a_movenet_model_loads_once_its_decoder_is_registered(movenet_registered, tmp_path):
-    import _exporters as ex
+    import _tf_exporters as tfx
 
     import edgevision
 
-    model = edgevision.load(ex.movenet_tflite(tmp_path / "movenet.tflite"))
+    model = edgevision.load(tfx.movenet_tflite(tmp_path / "movenet.tflite"))
     assert model.decoder["type"] == "movenet" and len(model.predict(np.zeros((32, 32, 3), np.uint8))) == 0
 
 

@@ -15,6 +15,7 @@ Example:
 """
 from __future__ import annotations
 
+import mmap
 import struct
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,13 @@ def metadata_buffer(path: str | Path) -> bytes | None:
     from ..formats.tflite import read_tflite
 
     read_tflite(path)  # the model verified first: a bad file is a ModelFileError, never a crash here
-    data = Path(path).read_bytes()
-    model = FlatBuffer(data).root("Model")
-    buffers = model.tables(4, "Model.buffers")
-    for meta in model.tables(6, "Model.metadata"):
-        if meta.string(0, "Metadata.name") == METADATA_NAME:
-            index = meta.scalar(1, U32, 0)
-            return buffers[index].blob(0, "Buffer.data") if index < len(buffers) else None
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:  # weights never read
+        model = FlatBuffer(data).root("Model")
+        for meta in model.tables(6, "Model.metadata"):
+            if meta.string(0, "Metadata.name") == METADATA_NAME:
+                index = meta.scalar(1, U32, 0)
+                buffers = model.tables(4, "Model.buffers")
+                return buffers[index].blob(0, "Buffer.data") if index < len(buffers) else None
     return None
 
 

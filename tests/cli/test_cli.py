@@ -546,9 +546,9 @@ def test_a_dynamic_shape_model_error_names_size(tmp_path, capsys):
 
 
 def test_run_box_format_flag(tmp_path, capsys, files):
-    import _exporters as ex
+    import _tf_exporters as tfx
 
-    path = ex.ultralytics_tflite(tmp_path / "y_float32.tflite")
+    path = tfx.ultralytics_tflite(tmp_path / "y_float32.tflite")
     assert main(["run", str(path), "--source", str(files["image"]), "--json"]) == 0
     normalised = _records(capsys)[0]["detections"]
     assert main(["run", str(path), "--source", str(files["image"]), "--json", "--box-format", "pixels"]) == 0

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import _exporters as ex
+import _tf_exporters as tfx
 import numpy as np
 import pytest
 
@@ -170,7 +171,7 @@ def test_ultralytics_openvino_export_runs_with_no_flag(images, tmp_path, capsys)
 def test_ultralytics_float_tflite_gives_normalised_boxes_decided_once(images, tmp_path, capsys):
     from ai_edge_litert.interpreter import Interpreter
 
-    path = ex.ultralytics_tflite(tmp_path / "yolov8n_float32.tflite")
+    path = tfx.ultralytics_tflite(tmp_path / "yolov8n_float32.tflite")
     lines = run_json(path, images, capsys)
     interp = Interpreter(model_path=str(path))
     interp.allocate_tensors()
@@ -186,7 +187,7 @@ def test_ultralytics_float_tflite_gives_normalised_boxes_decided_once(images, tm
 
 def test_tf_od_api_frozen_graph_with_a_uint8_image_tensor_converts(images, tmp_path, capsys):
     """The issue's command: a multi-page TensorFlow traceback before (the reference always fed float32)."""
-    graph = ex.tf_od_frozen_graph(tmp_path / "frozen_inference_graph.pb")
+    graph = tfx.tf_od_frozen_graph(tmp_path / "frozen_inference_graph.pb")
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(ex.LABELS) + "\n")
     _, manifest = convert_all(graph, ["intel-cpu:fp32", "intel-npu"], tmp_path / "bundle", images,
@@ -211,7 +212,7 @@ def test_tf_od_api_frozen_graph_with_a_uint8_image_tensor_converts(images, tmp_p
 
 
 def test_tf_od_api_saved_model_with_a_uint8_input_converts_to_every_format(images, tmp_path):
-    saved = ex.tf_od_saved_model(tmp_path / "saved_model")
+    saved = tfx.tf_od_saved_model(tmp_path / "saved_model")
     _, manifest = convert_all(saved, ["rpi5:fp32", "jetson-orin", "intel-cpu"], tmp_path / "bundle", images)
     assert manifest["decoder"]["label_offset"] == -1
     for art in manifest["artifacts"].values():
@@ -258,7 +259,7 @@ def test_an_nchw_classifier_with_mean_and_std_in_its_metadata(images, tmp_path, 
 
 
 def test_a_tflite_support_classifier_takes_its_labels_and_normalisation(images, tmp_path, capsys):
-    path = ex.tflite_support_classifier(tmp_path / "classifier_metadata.tflite")
+    path = tfx.tflite_support_classifier(tmp_path / "classifier_metadata.tflite")
     lines = run_json(path, images, capsys)
     assert {line["classes"][0]["label"] for line in lines} <= set(ex.LABELS)
     import edgevision
@@ -295,7 +296,7 @@ def test_a_one_channel_segmenter_without_labels(images, tmp_path, capsys):
 
 # ------------------------------------------------------------------ heads refused by name
 def test_a_single_person_pose_tflite_is_refused_by_name(tmp_path, capsys, images):
-    path = ex.movenet_tflite(tmp_path / "movenet_singlepose.tflite")
+    path = tfx.movenet_tflite(tmp_path / "movenet_singlepose.tflite")
     assert main(["run", str(path), "--source", str(images), "--json"]) != 0
     err = capsys.readouterr().err
     assert "movenet layout" in err and "[1, 1, 17, 3]" in err and "--task/--decoder" in err

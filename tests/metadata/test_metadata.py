@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import _exporters as ex
+import _tf_exporters as tfx
 import pytest
 
 import edgevision
@@ -60,14 +61,14 @@ def test_openvino_metadata_yaml_and_rt_info(tmp_path):
 
 
 def test_tflite_appended_metadata_json(tmp_path):
-    path = ex.ultralytics_tflite(tmp_path / "yolov8n_float32.tflite")
+    path = tfx.ultralytics_tflite(tmp_path / "yolov8n_float32.tflite")
     meta = read_metadata(path)
     assert meta.settings["box_format"] == "normalized" and meta.settings["labels"] == list(ex.LABELS)
     assert meta.origins["box_format"] == "Ultralytics metadata.json appended to yolov8n_float32.tflite (export format)"
 
 
 def test_tflite_support_metadata_labels_and_normalisation(tmp_path):
-    meta = read_metadata(ex.tflite_support_classifier(tmp_path / "cls.tflite"))
+    meta = read_metadata(tfx.tflite_support_classifier(tmp_path / "cls.tflite"))
     assert meta.settings == {"mean": (127.5,), "std": (127.5,), "labels": list(ex.LABELS)}
     assert meta.raw["tflite_support"]["labels_file"] == "labels.txt"
 
@@ -99,7 +100,7 @@ def test_malformed_carriers_are_typed_errors(tmp_path):
     (xml.parent / "metadata.yaml").write_text("names: [unclosed\n")
     with pytest.raises(ModelFileError, match="expected YAML in .*metadata.yaml"):
         read_metadata(xml)
-    tfl = ex.ultralytics_tflite(tmp_path / "y.tflite")
+    tfl = tfx.ultralytics_tflite(tmp_path / "y.tflite")
     data = tfl.read_bytes()
     clean = data[: data.index(b"PK\x03\x04")]
     tfl.write_bytes(clean)
