@@ -112,6 +112,9 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
     if task not in TASKS:
         raise ManifestError(f"expected task among {', '.join(TASKS)} in {where}, got {task!r}")
     decoder = data["decoder"]
+    if isinstance(decoder, Mapping) and "normalized" in decoder:  # schema 1 before box_format: true/false/null
+        decoder = {**decoder, "box_format": {True: "normalized", False: "pixels"}.get(decoder["normalized"])}
+        del decoder["normalized"]
     _check_keys(decoder, ("type", *decoder_option_names()), f"decoder of {where}", ("type",))
     try:
         decoder = decoder_config(decoder["type"], decoder)
