@@ -85,6 +85,7 @@ class Subscriber:
         import paho.mqtt.client as mqtt
 
         self.messages: list[bytes] = []
+        self.topics: list[str] = []  # each message's topic, in the same order
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{port}-{id(self)}")
@@ -101,6 +102,7 @@ class Subscriber:
     def _message(self, client, userdata, message) -> None:
         with self.lock:
             self.messages.append(message.payload)
+            self.topics.append(message.topic)
 
     def wait_for(self, n: int, limit: float = 20.0) -> list[bytes]:
         deadline = time.monotonic() + limit
