@@ -2,10 +2,11 @@
 
 One profiler per runtime (``PROFILERS``, keyed by backend name), each opening the benched
 artifact a second time with the same device and threads, running it ``runs`` times on a
-seeded random input, and returning a ``Profile``: every layer's median time per inference,
-the top ones, time per place of execution, and the sum of the layer medians beside the
-median of the whole inference measured in the same rounds (``ratio``: how much of the
-inference the layers account for).
+seeded random input, and returning a ``Profile``: every layer's time per inference, the top
+ones, time per place of execution, and the sum of the layer times beside the whole inference
+measured in the same runs (``ratio``: how much of the inference the layers account for).
+OpenVINO and ONNX Runtime layers are means per inference, beside the mean inference, so the
+sum is each run's sum averaged (medians per layer would not add up to a median run).
 
 - OpenVINO: the runtime's performance counters (``PERF_COUNT``): each executed node's
   ``real_time`` and ``exec_type`` (the kernel, e.g. ``jit_avx512_I8``, ``ref_any``);
@@ -62,6 +63,7 @@ class Profile:
     layers: tuple[Layer, ...]
     measured_ms: float
     how: str
+    run_ratio: float | None = None  # the median of each run's (sum of its layer times / its inference time), if known
 
     @property
     def sum_ms(self) -> float:
@@ -69,7 +71,13 @@ class Profile:
 
     @property
     def ratio(self) -> float:
-        """Sum of the layer times / the measured inference (1.0: the layers account for all of it)."""
+        """Sum of the layer times / the measured inference (1.0: the layers account for all of it).
+
+        The median of the per-run ratios when the profiler times layers and the whole in the same
+        run (robust to the runs a busy machine slowed), else the ratio of the two figures.
+        """
+        if self.run_ratio is not None:
+            return round(self.run_ratio, 3)
         return round(self.sum_ms / self.measured_ms, 3) if self.measured_ms > 0 else float("nan")
 
     def top(self, n: int = TOP) -> list[Layer]:
@@ -113,7 +121,7 @@ def _openvino(model: Any, runs: int) -> Profile:
     request = compiled.create_infer_request()
     request.set_input_tensor(ov.Tensor(random_input(backend.inputs[0])))
     times: dict[tuple[str, str, str], list[float]] = {}
-    wall = []
+    wall, ratios = [], []
     for i in range(runs + 3):
         t0 = time.perf_counter()
         request.infer()
@@ -121,13 +129,18 @@ def _openvino(model: Any, runs: int) -> Profile:
         if i < 3:  # warm-up
             continue
         wall.append(1e3 * elapsed)
+        total = 0.0
         for p in request.get_profiling_info():
             if str(p.status).endswith("EXECUTED") and not str(p.status).endswith("NOT_RUN"):
-                times.setdefault((p.node_name, p.node_type, p.exec_type), []).append(p.real_time.total_seconds() * 1e3)
-    layers = tuple(Layer(n, t, e, statistics.median(v)) for (n, t, e), v in times.items())
-    return Profile("openvino performance counters (PERF_COUNT)", runs, layers, statistics.median(wall),
-                   "each executed node's real_time from get_profiling_info(), median per node over the runs; "
-                   "measured: the wall time of InferRequest.infer() in the same runs")
+                ms = p.real_time.total_seconds() * 1e3
+                times.setdefault((p.node_name, p.node_type, p.exec_type), []).append(ms)
+                total += ms
+        ratios.append(total / wall[-1])
+    layers = tuple(Layer(n, t, e, sum(v) / runs) for (n, t, e), v in times.items())
+    return Profile("openvino performance counters (PERF_COUNT)", runs, layers, statistics.fmean(wall),
+                   "each executed node's real_time from get_profiling_info(), its mean per inference over the runs; "
+                   "measured: the mean wall time of InferRequest.infer() in the same runs; ratio: the median over "
+                   "the runs of (the run's node times summed / its wall time)", statistics.median(ratios))
 
 
 def _onnxruntime(model: Any, runs: int) -> Profile:
@@ -157,10 +170,12 @@ def _onnxruntime(model: Any, runs: int) -> Profile:
             args = e.get("args", {})
             key = (e["name"].removesuffix("_kernel_time"), args.get("op_name", "?"), args.get("provider", "?"))
             times.setdefault(key, []).append(e["dur"] / 1e3)
-    layers = tuple(Layer(n, t, p, statistics.median(v)) for (n, t, p), v in times.items())
-    measured = statistics.median(e["dur"] / 1e3 for e in runs_seen) if runs_seen else 0.0
+    n = max(1, len(runs_seen))
+    layers = tuple(Layer(name, t, p, sum(v) / n) for (name, t, p), v in times.items())
+    measured = statistics.fmean(e["dur"] / 1e3 for e in runs_seen) if runs_seen else 0.0
     return Profile("onnxruntime profiler (enable_profiling)", len(runs_seen), layers, measured,
-                   "each node's kernel_time event, median per node over the runs; measured: the model_run events")
+                   "each node's kernel_time events, their mean per inference over the runs; measured: the mean of "
+                   "the model_run events of the same runs")
 
 
 def _litert(model: Any, runs: int) -> Profile:

@@ -125,7 +125,7 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
 
             if progress is not None:
                 progress("layer profile", 0, None, 0.0, None)
-            profile = profile_section(model)
+            profile = profile_section(model, runs=config.runs or 50)
     finally:
         if config.sample_device:
             sampler.stop()
