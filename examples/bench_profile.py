@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _bench_models  # noqa: E402
+import _bench_models
 
 
 def profile(model: Path, threads: int, runs: int) -> dict:
