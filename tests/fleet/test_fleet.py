@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,8 +91,6 @@ def test_json_report_reads_back_and_a_second_run_skips_the_copy(fleet):
 
 
 def test_a_changed_bundle_is_copied_again(fleet, tmp_path):
-    import shutil
-
     bundle = shutil.copytree(fleet["bundle"], tmp_path / "bundle")
     device = read_hosts(fleet["hosts"])[0]
     ssh = Ssh(known_hosts=str(fleet["known"]), identity=str(fleet["key"]))
@@ -149,5 +148,6 @@ def test_fleet_run_starts_run_publish_on_every_device(fleet, tmp_path):
     finally:
         sub.close()
         broker.stop()
+        shutil.rmtree(shared, ignore_errors=True)
     assert len(messages) == 10 and {json.loads(m)["frame"] for m in messages} == set(range(5))
     assert sorted(set(sub.topics)) == ["fleet/pi-a", "fleet/pi-b"]  # {device}: a topic per device
