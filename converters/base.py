@@ -135,6 +135,8 @@ class ConvertOptions:
     fast_bias_correction: bool = False  # NNCF
     model_type: str | None = None  # NNCF: "transformer"
     ignored_scope: tuple[str, ...] = ()  # NNCF: more node names kept in float
+    head_split: Any = None  # a heads.HeadSplit: int8 TFLite / Edge TPU of an ONNX source cut the head into groups
+    float_layers: tuple[str, ...] = ()  # mixed precision: layers (per the per-layer report) kept in float
 
     @classmethod
     def of(cls, options: ConvertOptions | Mapping[str, Any] | None) -> ConvertOptions:
@@ -146,7 +148,7 @@ class ConvertOptions:
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise UserInputError(f"unknown converter option {unknown[0]!r}; valid options: {', '.join(names)}")
-        for key in ("op_types", "ignored_scope"):
+        for key in ("op_types", "ignored_scope", "float_layers"):
             if given.get(key) is not None:
                 given[key] = tuple(str(v) for v in given[key])
         return cls(**given)

@@ -37,13 +37,7 @@ from .info import ModelInfo, resolve_model_info
 from .source import ReferenceBackend, open_source_model, source_kind
 
 # Why a source kind cannot reach a format, where the reason is not obvious.
-NO_ROUTE: dict[tuple[str, ArtifactFormat], str] = {
-    ("onnx", ArtifactFormat.TFLITE): "ONNX -> TFLite needs onnx2tf, which pins tensorflow 2.19, numpy 1.26 and "
-                                     "protobuf 4 (and its Python 3.12 release other exact versions) and breaks "
-                                     "TensorFlow 2.21 in the same environment; convert the Keras/SavedModel source "
-                                     "instead, or run onnx2tf in a venv of its own",
-}
-NO_ROUTE[("onnx", ArtifactFormat.EDGETPU_TFLITE)] = NO_ROUTE[("onnx", ArtifactFormat.TFLITE)]
+NO_ROUTE: dict[tuple[str, ArtifactFormat], str] = {}
 FLAG_DROP = 0.05  # an artifact that drops more than this is flagged, with or without --max-drop
 DEFAULT_NUM_CLASSES = 91  # SSD / COCO label space, when neither labels nor the outputs say otherwise
 
@@ -210,6 +204,7 @@ class Session:
     log: Callable[[str], None]
     built: dict = field(default_factory=dict)  # (format, precision, compiler) -> ConvertOutput: targets may share one
     warnings: list = field(default_factory=list)
+    head_split: Any = None  # heads.HeadSplit: how int8 TFLite/Edge TPU builds of an ONNX detector cut its head
 
     @classmethod
     def open(cls, model: Path, work: Path, *, calibration: Any, validation: Any, input_shape: Any, model_info: Any,
@@ -241,14 +236,17 @@ class Session:
             log(f"warning: {warnings[-1]}")
         n_classes = len(info.labels) or num_classes(info.decoder, reference_backend.outputs) or DEFAULT_NUM_CLASSES
         ref_truth = fidelity.reference_truth_score(info.task, ref_results, held, n_classes)
+        from .heads import plan_split
+
+        split = plan_split(info.decoder, [(o.name, tuple(o.shape)) for o in reference_backend.outputs], info.labels)
         return cls(model, work, source, info, calib, held, ref_results, n_classes, ref_truth, io_dtype, log,
-                   warnings=warnings)
+                   warnings=warnings, head_split=split)
 
     def build(self, profile: Target, precision: str) -> tuple[ArtifactReport, Artifact, dict[str, Path]]:
         """Build (or reuse) the artifact one target needs, measure its fidelity: (report, manifest entry, files)."""
         output = self._artifact(profile, precision)
-        fid, input_spec = _fidelity(output, self.info, self.samples, self.reference, self.num_classes,
-                                    self.reference_truth)
+        fid, input_spec, output_specs = _fidelity(output, self.info, self.samples, self.reference, self.num_classes,
+                                                  self.reference_truth)
         if fid["drop"] > FLAG_DROP:  # said even without --max-drop: in the table, on stderr and in the manifest
             fid["flagged"] = f"drop {fid['drop']:.4f} > {FLAG_DROP} ({fid['drop_metric']})"
             self.log(f"warning: {profile.id}: {output.precision} artifact {fid['flagged']}")
@@ -261,7 +259,7 @@ class Session:
                             converter={**output.converter,
                                        "calibration": self.calibration.origin if self.calibration else None,
                                        **({"warnings": list(output.warnings)} if output.warnings else {})},
-                            fidelity=fid, input=input_spec, report=output.report)
+                            fidelity=fid, input=input_spec, outputs=output_specs, report=output.report)
         report = ArtifactReport(profile.id, output.format, output.precision, size, fid, output.file.name)
         return report, artifact, files
 
@@ -279,7 +277,8 @@ class Session:
         if any(k[:2] == key[:2] for k in self.built):  # the same format and precision built another way: its own name
             stem = f"{stem}_{profile.id}"
         outdir.mkdir(parents=True)
-        options = ConvertOptions(io_dtype=self.io_dtype, float_head=task_spec(self.info.task).float_head)
+        options = ConvertOptions(io_dtype=self.io_dtype, float_head=task_spec(self.info.task).float_head,
+                                 head_split=self.head_split)
         job = ConvertJob(source=self.source, target=profile, precision=precision, calibration=self.calibration,
                          outdir=outdir, stem=stem,
                          options=options, log=self.log)
@@ -335,7 +334,7 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
 
 
 def _fidelity(output: ConvertOutput, info: ModelInfo, samples: list, ref_results: list, n_classes: int,
-              ref_truth: float | None) -> tuple[dict, dict]:
+              ref_truth: float | None) -> tuple[dict, dict, list]:
     """Load the artifact through the runtime (this host's CPU) and compare it with the source."""
     file = Path(output.file)
     cpu_twin = file.with_name(file.name.replace("_edgetpu.tflite", ".tflite"))
@@ -347,7 +346,27 @@ def _fidelity(output: ConvertOutput, info: ModelInfo, samples: list, ref_results
     fid = fidelity.measure(model, samples, ref_results, num_classes=n_classes, reference_truth_score=ref_truth)
     fid["measured_on"] = f"{backend.info()['backend']} {backend.info()['device']} (this host)" + (
         f", {ran.name} (the Edge TPU artifact's CPU twin)" if ran != file else "")
-    return fid, backend.inputs[0].to_dict()
+    return fid, backend.inputs[0].to_dict(), output_layouts(backend.outputs, model.input_size)
+
+
+def output_layouts(outputs: Sequence[Any], input_size: tuple[int, int]) -> list[dict[str, Any]]:
+    """The artifact's outputs as the manifest records them: name, shape, dtype, quantisation, and for a rank-4
+    output the layout the runtime reads it in (an NCHW ONNX segmenter's TFLite artifact gives NHWC).
+
+    Example:
+        >>> from edgevision.backends.base import TensorSpec
+        >>> output_layouts([TensorSpec("logits", (1, 96, 96, 4), np.dtype("float32"))], (96, 96))[0]["layout"]
+        'NHWC'
+    """
+    from ..tasks.segment import guess_layout
+
+    out = []
+    for spec in outputs:
+        entry = spec.to_dict()
+        if len(spec.shape) == 4:
+            entry["layout"] = guess_layout(spec.shape, input_size)
+        out.append(entry)
+    return out
 
 
 def _source_digest(path: Path) -> str:

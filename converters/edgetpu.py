@@ -107,7 +107,7 @@ class EdgeTPUConverter(Converter):
 
     format = "edgetpu-tflite"
     precisions = ("int8",)
-    sources = ("keras", "savedmodel")
+    sources = ("keras", "savedmodel", "onnx")
 
     def convert(self, job: ConvertJob) -> ConvertOutput:
         if job.precision != "int8":
@@ -115,7 +115,12 @@ class EdgeTPUConverter(Converter):
                                   f"got {job.precision!r}")
         max_rank = job.target.shape.max_rank or 3  # 0 means "no limit" in a profile; the Edge TPU has one
         check_source_shape(job.source.input_shape, batch=job.target.shape.batch)
+        from .onnx_tflite import tflite_job
+
+        job, via = tflite_job(job)  # an ONNX source: its NHWC SavedModel (onnx2tf), the head cut into groups
         path, graph, info = write_tflite(job, "int8")
+        if via:
+            info = {**info, "onnx2tf": via}
         try:
             check_rank(graph, max_rank)
         except ConversionError:

@@ -254,16 +254,20 @@ class TFLiteConverter(Converter):
 
     format = "tflite"
     precisions = ("fp32", "fp16", "dynamic", "int8")
-    sources = ("keras", "savedmodel")
+    sources = ("keras", "savedmodel", "onnx")
 
     def convert(self, job: ConvertJob) -> ConvertOutput:
         if job.precision not in self.precisions:
             raise ConversionError(f"expected a TFLite precision among {', '.join(self.precisions)}, "
                                   f"got {job.precision!r}")
+        from .onnx_tflite import tflite_job
+
+        job, via = tflite_job(job)  # an ONNX source: its NHWC SavedModel (onnx2tf), the head split for int8
         if job.precision == "fp16":
             check_fp16_weights(job)
         path, _, info = write_tflite(job, job.precision)
-        return ConvertOutput(file=path, format=self.format, precision=job.precision, converter=info)
+        return ConvertOutput(file=path, format=self.format, precision=job.precision,
+                             converter={**info, **({"onnx2tf": via} if via else {})})
 
 
 FP16_MAX = 65504.0

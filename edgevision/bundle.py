@@ -36,7 +36,8 @@ MANIFEST = "manifest.json"
 TOP_KEYS = ("schema", "name", "task", "labels", "input", "decoder", "artifacts", "source", "created", "edgevision")
 REQUIRED_KEYS = ("schema", "task", "decoder", "artifacts")
 INPUT_KEYS = ("size", "layout", "color", "resize", "mean", "std", "pad_value")
-ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "report")
+ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "outputs",
+                 "report")
 ARTIFACT_REQUIRED = ("file", "format", "precision", "sha256")
 SOURCE_KEYS = ("file", "sha256", "format", "metadata")  # metadata: {setting: where the source's file said it}
 
@@ -54,11 +55,12 @@ class Artifact:
     converter: dict = field(default_factory=dict)
     fidelity: dict = field(default_factory=dict)
     input: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)  # the artifact's own outputs (name, shape, dtype, layout): its layout
     report: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ARTIFACT_KEYS}
-        return {k: v for k, v in d.items() if v not in ({}, None)}
+        return {k: v for k, v in d.items() if v not in ({}, [], None)}
 
 
 @dataclass

@@ -177,6 +177,14 @@ def _segmentation_classes(shapes: Shapes) -> int | None:
     return 2 if channels == 1 else channels
 
 
+def _yolo_classes(shapes: Shapes) -> int | None:
+    """nc of [1,4+nc,N]; of a split head's pair, the channels of the output that is not the boxes' 4."""
+    if len(shapes) == 2 and all(len(s) == 3 for s in shapes):
+        other = [s for s in shapes if 4 not in s[1:]] or [shapes[1]]
+        return min(other[0][1], other[0][2])
+    return min(shapes[0][1], shapes[0][2]) - 4
+
+
 def _one(shapes: Shapes, *ranks: int) -> bool:
     return len(shapes) == 1 and len(shapes[0]) in ranks
 
@@ -188,8 +196,9 @@ for _spec in (
                 fits=lambda shapes: len(shapes) >= 3 and any(len(s) == 3 and s[-1] == 4 for s in shapes)),
     DecoderSpec("yolo", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
                                       "box_format": None, "class_agnostic": False},
-                "[1,4+nc,N] or [1,N,4+nc] (anchor-free: Ultralytics v8, v11)", bind_yolo,
-                fits=lambda shapes: _one(shapes, 3), num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 4),
+                "[1,4+nc,N] or [1,N,4+nc] (anchor-free: Ultralytics v8, v11), or the pair [1,4,N] + [1,nc,N] "
+                "(the head split for int8)", bind_yolo,
+                fits=lambda shapes: _one(shapes, 3), num_classes=_yolo_classes),
     # Recognised by edgevision.layouts (labels, metadata, the [1,K,6] shape) rather than guessed by ``fits``.
     DecoderSpec("yolo-objectness", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45,
                                                  "max_detections": 100, "box_format": None, "class_agnostic": False},

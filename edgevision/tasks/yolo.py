@@ -133,15 +133,74 @@ def _bound(decode: Callable, output: Any, labels: tuple, state: dict, options: d
 
 
 def bind_yolo(config: dict, outputs: list, labels: tuple) -> Callable:
-    """Bind ``detect_yolo`` to a model's single rank-3 output."""
+    """Bind ``detect_yolo`` to a model's single rank-3 output, or to a split head's (boxes, scores) pair."""
     from .detect import _yolo_rows, detect_yolo
 
+    if len(outputs) == 2:
+        return _bind_split(config, outputs, labels)
     if len(outputs) != 1 or len(outputs[0].shape) != 3:
-        raise ModelError(f"expected one YOLO output [1, 4+nc, N] or [1, N, 4+nc], got {[list(o.shape) for o in outputs]}")
+        raise ModelError(f"expected one YOLO output [1, 4+nc, N] or [1, N, 4+nc], or the pair [1, 4, N] + [1, nc, N], "
+                         f"got {[list(o.shape) for o in outputs]}")
     options = {k: v for k, v in config.items() if k != "type"}
     state = _once(options)
     return _bound(detect_yolo, outputs[0], labels, state, options, lambda o: _yolo_rows(o, len(labels)),
                   lambda r: r[:, :2])
+
+
+def split_roles(outputs: list, labels: tuple) -> tuple[int, int, int, int]:
+    """(boxes index, its channel axis, scores index, its channel axis) of a split YOLO head's two outputs.
+
+    Boxes are the output with 4 channels (by name, ``*box*``, when both could be), scores the one with
+    ``len(labels)`` (or the other); the outputs must share N. ModelError otherwise.
+
+    >>> from edgevision.backends.base import TensorSpec
+    >>> f = np.dtype("float32")
+    >>> split_roles([TensorSpec("s", (1, 3, 64), f), TensorSpec("b", (1, 4, 64), f)], ("a", "b", "c"))
+    (1, 1, 0, 1)
+    """
+    shapes = [tuple(int(d) for d in o.shape) for o in outputs]
+    names = [str(o.name).lower() for o in outputs]
+    bad = ModelError(f"expected a split YOLO head [1, 4, N] + [1, nc, N] (or [1, N, 4] + [1, N, nc]), got "
+                     f"{[list(s) for s in shapes]}")
+    if any(len(s) != 3 or s[0] != 1 for s in shapes):
+        raise bad
+    named = [i for i, n in enumerate(names) if "box" in n]
+    four = [i for i, s in enumerate(shapes) if 4 in s[1:]]
+    boxes = named[0] if len(named) == 1 else four[0] if len(four) == 1 else 0
+    scores = 1 - boxes
+    b_axis = 1 if shapes[boxes][1] == 4 else 2
+    nc = len(labels)
+    s_shape = shapes[scores]
+    n = shapes[boxes][3 - b_axis]
+    s_axis = 1 if s_shape[2] == n and (not nc or s_shape[1] == nc) else 2 if s_shape[1] == n else 0
+    if shapes[boxes][b_axis] != 4 or not s_axis or (nc and s_shape[s_axis] != nc):
+        raise bad
+    return boxes, b_axis, scores, s_axis
+
+
+def _bind_split(config: dict, outputs: list, labels: tuple) -> Callable:
+    """The (boxes, scores) outputs of a head cut into groups (each with its own int8 scale), joined into the
+    [1, 4+nc, N] rows ``detect_yolo`` reads, in float, after each is dequantised with its own scale."""
+    from ..backends.base import TensorSpec
+    from .detect import _yolo_rows, detect_yolo
+
+    b, b_axis, s, s_axis = split_roles(outputs, labels)
+    quants = (outputs[b].quant, outputs[s].quant)
+    nc = outputs[s].shape[s_axis]
+    n = outputs[b].shape[3 - b_axis]
+    joined = TensorSpec(f"{outputs[b].name}+{outputs[s].name}", (1, 4 + nc, n), np.dtype(np.float32))
+    options = {k: v for k, v in config.items() if k != "type"}
+    state = _once(options)
+    run = _bound(detect_yolo, joined, labels, state, options, lambda o: _yolo_rows(o, len(labels)),
+                 lambda r: r[:, :2])
+
+    def join(outs: Sequence[np.ndarray], t: Transform) -> Detections:
+        boxes = dequantize(np.asarray(outs[b])[0], quants[0])
+        scores = dequantize(np.asarray(outs[s])[0], quants[1])
+        rows = np.concatenate([boxes if b_axis == 1 else boxes.T, scores if s_axis == 1 else scores.T])
+        return run([rows[None]], t)
+
+    return join
 
 
 def bind_objectness(config: dict, outputs: list, labels: tuple) -> Callable:
