@@ -38,6 +38,8 @@ class FidelityMetric:
     agreement: Callable[[Sequence[Any], Sequence[Any], int], float]  # (got, reference results, classes)
     truth_metric: str  # the score against ground truth, where the images carry it
     truth_score: Callable[[Sequence[Any], Sequence[Any], int], float]  # (got, truth, classes)
+    # more figures, (got, reference results, truth or None, classes) -> {name: value}
+    extra: Callable[[Sequence[Any], Sequence[Any], Sequence[Any] | None, int], dict] | None = None
 
 
 def _top1(results: Sequence[Any]) -> np.ndarray:
@@ -51,9 +53,23 @@ def _detections(results: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray, np
 CLASSIFICATION = FidelityMetric(
     "top1_agreement", lambda got, ref, n: float(top1_agreement(_top1(got), _top1(ref))),
     "accuracy", lambda got, truth, n: float(accuracy(_top1(got), np.asarray(truth))))
+def detection_extra(got: Sequence[Any], ref: Sequence[Any], truth: Sequence[Any] | None, n: int) -> dict[str, Any]:
+    """The share of the source's boxes kept (same class, IoU >= 0.9) and, with ground truth, mAP50-95 by
+    pycocotools for the artifact and the source, with COCO's mAP50 beside this project's own as a cross-check."""
+    from .coco import KEPT_IOU, boxes_kept, coco_map
+
+    out: dict[str, Any] = {"boxes_kept": round(boxes_kept(got, [(r.xyxy, r.class_id) for r in ref]), 4),
+                           "boxes_kept_iou": KEPT_IOU}
+    if truth is not None:
+        mine, source = coco_map(got, truth, n), coco_map(ref, truth, n)
+        out.update(map50_95=round(mine["map50_95"], 4), source_map50_95=round(source["map50_95"], 4),
+                   coco_map50=round(mine["map50"], 4))
+    return out
+
+
 DETECTION = FidelityMetric(
     "map50_vs_source", lambda got, ref, n: float(map50(_detections(got), [(r.xyxy, r.class_id) for r in ref], n)),
-    "map50", lambda got, truth, n: float(map50(_detections(got), list(truth), n)))
+    "map50", lambda got, truth, n: float(map50(_detections(got), list(truth), n)), extra=detection_extra)
 SEGMENTATION = FidelityMetric(
     "miou_vs_source", lambda got, ref, n: float(mean_iou([r.class_map for r in got], [r.class_map for r in ref], n)),
     "miou", lambda got, truth, n: float(mean_iou([r.class_map for r in got], list(truth), n)))
@@ -87,6 +103,9 @@ def measure(model: Any, samples: Sequence[Sample], reference: Sequence[Any], *,
                     "drop_metric": name})
     else:
         out["drop_metric"] = f"1 - {fid.metric}"
+    if fid.extra is not None:
+        out.update(fid.extra(got, reference, truth if truth and all(t is not None for t in truth) else None,
+                             num_classes))
     return out
 
 

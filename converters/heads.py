@@ -179,7 +179,13 @@ def split_onnx(model: Any, split: HeadSplit) -> tuple[Any, str]:
     for k, v in enumerate(new_outputs):
         graph.output.insert(index + k, v)
     _prune(graph)
-    return model, f"cut {node.op_type} {node.name!r} into {', '.join(done)}"
+    how = f"cut {node.op_type} {node.name!r} into {', '.join(done)}"
+    if all(len(r) == 1 for r in runs):  # one head conv for every group: give each its own scale from there on
+        from .head_channels import split_channels
+
+        model, deeper = split_channels(model, [r[0] for r in runs])
+        how += f"; {deeper}"
+    return model, how
 
 
 def _computed(graph: Any) -> set[str]:
