@@ -119,6 +119,9 @@ class EdgeTPUConverter(Converter):
 
         job, via = tflite_job(job)  # an ONNX source: its NHWC SavedModel (onnx2tf), the head cut into groups
         path, graph, info = write_tflite(job, "int8")
+        from .mixed import tflite_int8
+
+        path, layers, _ = tflite_int8(job, path, self.format)
         if via:
             info = {**info, "onnx2tf": via}
         try:
@@ -128,6 +131,7 @@ class EdgeTPUConverter(Converter):
             raise
         args = tuple(job.target.compiler.edgetpu_compiler_args)
         report = static_report(path, runtime_version=runtime_version(args), max_rank=max_rank)
+        report["layers"] = layers
         exe = compiler.find_compiler()
         if exe is None:
             hint = compiler.install_hint()

@@ -66,10 +66,15 @@ def _slice_of(node: Any, consts: dict, shape: list[int]) -> tuple[int, int, int]
     return cut[0] if len(cut) == 1 else None
 
 
-def split_channels(model: Any, group_tensors: list[str]) -> tuple[Any, str]:
-    """Duplicate the chain from the shared convolution to each group's Slice (see the module docstring)."""
+def split_channels(model: Any, group_tensors: list[str],
+                   parts: list[tuple[int, ...]] | None = None) -> tuple[Any, str]:
+    """Duplicate the chain from the shared convolution to each group's Slice (see the module docstring).
+
+    ``parts[k]``: channel counts within group ``k`` computed apart too (each with its own scale up to the end of
+    the head, where they are concatenated into the group's output), e.g. (2, 2) for box centres and sizes.
+    """
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
     graph = model.graph
     model = onnx.shape_inference.infer_shapes(model)
@@ -131,47 +136,18 @@ def split_channels(model: Any, group_tensors: list[str]) -> tuple[Any, str]:
         tensor = live[0]
     chain.reverse()  # conv first
     for k, (sl, (_, start, end)) in enumerate(zip(slices, ranges)):  # type: ignore[misc]
-        current = None
         factor = _scalar_factor(posts[k], consts)
-        last_nonlinear = max((i for i, (n, _) in enumerate(chain) if n.op_type not in BINARY + ("Transpose", "Reshape")),
-                             default=0)
-        affine = [i for i, (n, _) in enumerate(chain) if i > last_nonlinear and n.op_type in BINARY]
-        for index, (node, at) in enumerate(chain):
-            new = helper.make_node(node.op_type, [], [f"{node.output[0]}__g{k}"], name=f"{node.name}__g{k}")
-            new.attribute.extend(node.attribute)
-            inputs = []
-            for i, name in enumerate(node.input):
-                if name and name not in consts:
-                    inputs.append(current if current is not None else name)
-                    continue
-                value = consts.get(name)
-                if node.op_type == "Conv" and i in (1, 2):
-                    value = value[start:end]  # type: ignore[index]
-                elif node.op_type == "Reshape" and i == 1:
-                    value = value.copy()  # type: ignore[union-attr]
-                    value[at] = end - start
-                elif node.op_type in BINARY and value is not None and value.ndim:
-                    full = len(shapes.get(node.output[0], []))
-                    dim = at - (full - value.ndim)
-                    if dim >= 0 and value.shape[dim] == size:
-                        value = np.take(value, np.arange(start, end), axis=dim)
-                if factor is not None and index in affine and value is not None:
-                    # y = (x * a + b) * s  ->  x * (a * s) + b * s: the scale moves before the layout ops
-                    value = np.asarray(value / factor if node.op_type == "Div" else value * factor, value.dtype)
-                if value is None:
-                    inputs.append(name)
-                    continue
-                cname = f"{name}__g{k}"
-                graph.initializer.append(numpy_helper.from_array(np.asarray(value), cname))
-                inputs.append(cname)
-            new.input.extend(inputs)
-            graph.node.append(new)
-            current = new.output[0]
-            if factor is not None and not affine and index == last_nonlinear:  # no affine op to fold into: add one
-                scale = f"{current}__scale"
-                graph.initializer.append(numpy_helper.from_array(np.asarray(factor, np.float32), scale))
-                graph.node.append(helper.make_node("Mul", [current, scale], [f"{current}__scaled"], name=scale))
-                current = f"{current}__scaled"
+        widths_k = list(parts[k]) if parts and k < len(parts) and parts[k] else [end - start]
+        if sum(widths_k) != end - start:
+            return model, f"not split deeper: parts {widths_k} do not add up to the group's {end - start} channels"
+        ends, at = [], start
+        for j, width in enumerate(widths_k):
+            ends.append(_copy_chain(graph, chain, consts, shapes, size, (at, at + width), factor, f"g{k}p{j}"))
+            at += width
+        current = ends[0]
+        if len(ends) > 1:  # the parts computed apart (a scale each), joined at the end of the head
+            current = f"{sl.output[0]}__g{k}"
+            graph.node.append(helper.make_node("Concat", ends, [current], axis=chain[-1][1], name=current))
         # The group's Slice is now the whole of its copy: bypass it, and the folded scale ops after it.
         replaced = posts[k][0].output[0] if factor is not None and posts[k] else sl.output[0]
         for consumer in graph.node:
@@ -184,6 +160,56 @@ def split_channels(model: Any, group_tensors: list[str]) -> tuple[Any, str]:
     widths = ", ".join(str(r[2] - r[1]) for r in ranges)  # type: ignore[index]
     return model, (f"split {conv.op_type} {conv.name!r} and the {len(chain) - 1} ops after it into "
                    f"{len(ranges)} groups ({widths} channels)")
+
+
+def _copy_chain(graph: Any, chain: list, consts: dict, shapes: dict, size: int, channels: tuple[int, int],
+                factor: float | None, tag: str) -> str:
+    """Append a copy of ``chain`` (conv first) computing only ``channels`` of its output; returns its last tensor."""
+    from onnx import helper, numpy_helper
+
+    start, end = channels
+    current = None
+    last_nonlinear = max((i for i, (n, _) in enumerate(chain) if n.op_type not in BINARY + ("Transpose", "Reshape")),
+                         default=0)
+    affine = [i for i, (n, _) in enumerate(chain) if i > last_nonlinear and n.op_type in BINARY]
+    for index, (node, at) in enumerate(chain):
+        new = helper.make_node(node.op_type, [], [f"{node.output[0]}__{tag}"], name=f"{node.name}__{tag}")
+        new.attribute.extend(node.attribute)
+        inputs = []
+        for i, name in enumerate(node.input):
+            if name and name not in consts:
+                inputs.append(current if current is not None else name)
+                continue
+            value = consts.get(name)
+            if node.op_type == "Conv" and i in (1, 2):
+                value = value[start:end]  # type: ignore[index]
+            elif node.op_type == "Reshape" and i == 1:
+                value = value.copy()  # type: ignore[union-attr]
+                value[at] = end - start
+            elif node.op_type in BINARY and value is not None and value.ndim:
+                full = len(shapes.get(node.output[0], []))
+                dim = at - (full - value.ndim)
+                if dim >= 0 and value.shape[dim] == size:
+                    value = np.take(value, np.arange(start, end), axis=dim)
+            if factor is not None and index in affine and value is not None:
+                # y = (x * a + b) * s  ->  x * (a * s) + b * s: the scale moves before the layout ops
+                value = np.asarray(value / factor if node.op_type == "Div" else value * factor, value.dtype)
+            if value is None:
+                inputs.append(name)
+                continue
+            cname = f"{name}__{tag}"
+            graph.initializer.append(numpy_helper.from_array(np.asarray(value), cname))
+            inputs.append(cname)
+        new.input.extend(inputs)
+        graph.node.append(new)
+        current = new.output[0]
+        if factor is not None and not affine and index == last_nonlinear:  # no affine op to fold into: add one
+            scale = f"{current}__scale"
+            graph.initializer.append(numpy_helper.from_array(np.asarray(factor, np.float32), scale))
+            graph.node.append(helper.make_node("Mul", [current, scale], [f"{current}__scaled"], name=scale))
+            current = f"{current}__scaled"
+    assert current is not None
+    return current
 
 
 def _scalar_factor(post: list, consts: dict) -> float | None:

@@ -37,6 +37,7 @@ class OutputGroup:
 
     name: str  # "boxes", "scores", "mask_coefficients", ...
     channels: int  # how many along the split axis
+    parts: tuple[int, ...] = ()  # channels computed apart inside the head and joined in this output (e.g. xy, wh)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ def _yolo_split(outputs: Outputs, labels: Sequence[str]) -> HeadSplit | None:
     axis = 1 if shape[1] == 4 + nc and shape[2] != 4 + nc else 2 if shape[2] == 4 + nc else 0
     if not axis or nc < 1:
         return None
-    return HeadSplit(name, axis, (OutputGroup("boxes", 4), OutputGroup("scores", nc)))
+    # Box centres span the input (0..640) and sizes a fraction of it: one head conv's logits for both round on
+    # the coarser grid, so inside the head they are computed apart (where a single conv gives them).
+    return HeadSplit(name, axis, (OutputGroup("boxes", 4, parts=(2, 2)), OutputGroup("scores", nc)))
 
 
 # decoder type -> planner; a decoder with no entry is not split (its outputs are quantised as they are)
@@ -183,7 +186,7 @@ def split_onnx(model: Any, split: HeadSplit) -> tuple[Any, str]:
     if all(len(r) == 1 for r in runs):  # one head conv for every group: give each its own scale from there on
         from .head_channels import split_channels
 
-        model, deeper = split_channels(model, [r[0] for r in runs])
+        model, deeper = split_channels(model, [r[0] for r in runs], [g.parts for g in split.groups])
         how += f"; {deeper}"
     return model, how
 

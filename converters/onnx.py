@@ -266,8 +266,10 @@ class ONNXConverter(Converter):
         if job.precision == "fp16":
             model, settings = to_fp16(model, target=job.target.id)
             info.update(settings)
-        elif job.precision == "int8":
+        report: dict[str, Any] = {}
+        if job.precision == "int8":
             model, settings = quantize_qdq(model, job)
+            report["layers"] = settings.pop("layers")
             info.update(settings, tool=f"{info['tool']} + onnxruntime.quantization")
         path = write_onnx(model, job.outdir, job.stem, shape)
-        return ConvertOutput(file=path, format=self.format, precision=job.precision, converter=info)
+        return ConvertOutput(file=path, format=self.format, precision=job.precision, converter=info, report=report)

@@ -243,6 +243,7 @@ def quantize_qdq(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
         quant_pre_process(str(tmp / "fp32.onnx"), str(tmp / "pre.onnx"), skip_symbolic_shape=True)
         pre = onnx.load(str(tmp / "pre.onnx"))
         head = head_nodes(pre) if float_head else []
+        head += [n for n in opts.float_layers if n not in head]
         onnx.save(pre, str(tmp / "pre.onnx"))  # with the names head_nodes gave
         with contextlib.redirect_stdout(io.StringIO()):  # the Entropy/Percentile calibrators print progress
             quantize_static(str(tmp / "pre.onnx"), str(tmp / "int8.onnx"), Reader(iter(job.calibration)),
@@ -253,6 +254,9 @@ def quantize_qdq(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
                             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
                                            "QuantizeBias": False})
         quantized = onnx.load(str(tmp / "int8.onnx"))
+        from .layer_report import onnx_layers
+
+        layers = onnx_layers(pre, quantized, job.calibration, name, tmp)
     except (ValueError, RuntimeError, KeyError, onnx.checker.ValidationError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ConversionError(f"expected onnxruntime.quantization to quantise {job.source.path.name}, "
@@ -265,5 +269,7 @@ def quantize_qdq(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
             "symmetric": True, "bias": "float", "calibrate_method": method, "op_types": op_types,
             "float_head": float_head, "float_nodes": head,
             "calibration_samples": len(job.calibration), "calibration_origin": job.calibration.origin,
-            "opset": opset_of(quantized)}
+            "opset": opset_of(quantized), "layers": layers}
+    if opts.float_layers:
+        info["float_layers"] = list(opts.float_layers)
     return quantized, info

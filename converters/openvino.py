@@ -142,13 +142,18 @@ class OpenVINOConverter(Converter):
         model = read_source(job.source)
         shape = [d if isinstance(d, int) and d > 0 else -1 for d in job.source.input_shape]
         info: dict[str, Any] = {"tool": TOOL, "version": ov.__version__, "input_shape": shape}
+        report: dict[str, Any] = {}
         if job.precision == "int8":
             import nncf
 
             from .openvino_nncf import quantize
 
+            from .layer_report import openvino_layers
+
+            float_model = model.clone()
             model, settings = quantize(model, job)
             info.update(tool=f"{TOOL} + nncf.quantize", nncf_version=nncf.__version__, **settings)
+            report["layers"] = openvino_layers(float_model, model, job.calibration)
             # Weights NNCF left in float follow the target (fp16 for the NPU); int8 ones stay int8.
             compress = bool(job.target.compiler.compress_to_fp16)
         else:
@@ -156,4 +161,4 @@ class OpenVINOConverter(Converter):
         info["compress_to_fp16"] = compress
         xml, bin_ = save_ir(model, job.outdir, job.stem, compress_to_fp16=compress, shape=job.source.input_shape)
         return ConvertOutput(file=xml, format=self.format, precision=job.precision, converter=info,
-                             extra_files=[bin_])
+                             extra_files=[bin_], report=report)

@@ -97,7 +97,7 @@ def quantize(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
         raise ConversionError(f"expected option range_estimator among {', '.join(RANGE_ESTIMATORS)}, got {ranges!r}")
     overflow = OverflowFix.DISABLE if device in NO_OVERFLOW_DEVICES else OverflowFix.FIRST_LAYER
     fast_bc = opts.fast_bias_correction
-    ignored = list(opts.ignored_scope)
+    ignored = list(opts.ignored_scope) + [n for n in opts.float_layers if n not in opts.ignored_scope]
     float_head = opts.float_head is not False
     if float_head:
         ignored += [n for n in head_ops(model) if n not in ignored]
@@ -106,6 +106,8 @@ def quantize(model: Any, job: ConvertJob) -> tuple[Any, dict[str, Any]]:
         "fast_bias_correction": fast_bc, "float_head": float_head, "calibration_samples": len(job.calibration),
         "calibration_origin": job.calibration.origin,
     }
+    if opts.float_layers:
+        settings["float_layers"] = list(opts.float_layers)
     kwargs: dict[str, Any] = {}
     if opts.model_type:
         if opts.model_type not in [t.value for t in nncf.ModelType]:

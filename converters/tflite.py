@@ -266,8 +266,14 @@ class TFLiteConverter(Converter):
         if job.precision == "fp16":
             check_fp16_weights(job)
         path, _, info = write_tflite(job, job.precision)
+        report: dict = {}
+        if job.precision == "int8":
+            from .mixed import tflite_int8
+
+            path, report["layers"], mixed = tflite_int8(job, path, self.format)
+            info.update(mixed)
         return ConvertOutput(file=path, format=self.format, precision=job.precision,
-                             converter={**info, **({"onnx2tf": via} if via else {})})
+                             converter={**info, **({"onnx2tf": via} if via else {})}, report=report)
 
 
 FP16_MAX = 65504.0

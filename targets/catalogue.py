@@ -96,6 +96,7 @@ class FormatSpec:
     stem: str  # artifact file-name stem: {m} the source model's stem, {p} the precision
     weights_suffix: str | None = None  # a side file the runtime loads with it (OpenVINO IR: .bin)
     engine_tool: str | None = None  # the runtime's own benchmark tool, for ``edgevision bench --compare``
+    float_layers: bool = True  # an int8 artifact may keep named layers in float (mixed precision); not the Edge TPU's
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ FORMATS: dict[str, FormatSpec] = {
         stem="{m}_{p}", engine_tool="litert-benchmark"),
     ArtifactFormat.EDGETPU_TFLITE: FormatSpec(
         ".tflite", BackendName.LITERT, cpu=False, converter="edgevision.converters.edgetpu:EdgeTPUConverter",
-        stem="{m}_coral_{p}"),
+        stem="{m}_coral_{p}", float_layers=False),  # full-integer: a float op and all after it leave the Edge TPU
     ArtifactFormat.OPENVINO_IR: FormatSpec(
         ".xml", BackendName.OPENVINO, cpu=True, converter="edgevision.converters.openvino:OpenVINOConverter",
         stem="{m}_{p}", weights_suffix=".bin", engine_tool="benchmark_app"),
