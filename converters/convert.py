@@ -205,6 +205,7 @@ class Session:
     built: dict = field(default_factory=dict)  # (format, precision, compiler) -> ConvertOutput: targets may share one
     warnings: list = field(default_factory=list)
     head_split: Any = None  # heads.HeadSplit: how int8 TFLite/Edge TPU builds of an ONNX detector cut its head
+    mixed_precision: bool = True  # an int8 artifact that misses its task's gate keeps its worst layers float
 
     @classmethod
     def open(cls, model: Path, work: Path, *, calibration: Any, validation: Any, input_shape: Any, model_info: Any,
@@ -244,9 +245,20 @@ class Session:
 
     def build(self, profile: Target, precision: str) -> tuple[ArtifactReport, Artifact, dict[str, Path]]:
         """Build (or reuse) the artifact one target needs, measure its fidelity: (report, manifest entry, files)."""
-        output = self._artifact(profile, precision)
-        fid, input_spec, output_specs = _fidelity(output, self.info, self.samples, self.reference, self.num_classes,
-                                                  self.reference_truth)
+        from .gate import apply_gate
+
+        specs: dict[int, tuple] = {}  # per build: its (input spec, output specs) as the runtime sees them
+
+        def measured(float_layers: tuple[str, ...] = ()) -> tuple[ConvertOutput, dict]:
+            built = self._artifact(profile, precision, float_layers)
+            got, *specs[id(built)] = _fidelity(built, self.info, self.samples, self.reference, self.num_classes,
+                                               self.reference_truth)
+            return built, got
+
+        output, fid = measured()
+        output, fid, gated = apply_gate(self.info.task, profile.artifact.format, precision, output, fid, measured, self.log,
+                                        enabled=self.mixed_precision)
+        input_spec, output_specs = specs[id(output)]
         if fid["drop"] > FLAG_DROP:  # said even without --max-drop: in the table, on stderr and in the manifest
             fid["flagged"] = f"drop {fid['drop']:.4f} > {FLAG_DROP} ({fid['drop_metric']})"
             self.log(f"warning: {profile.id}: {output.precision} artifact {fid['flagged']}")
@@ -258,27 +270,28 @@ class Session:
         artifact = Artifact(file=output.file.name, format=output.format, precision=output.precision,
                             converter={**output.converter,
                                        "calibration": self.calibration.origin if self.calibration else None,
-                                       **({"warnings": list(output.warnings)} if output.warnings else {})},
+                                       **({"warnings": list(output.warnings)} if output.warnings else {}),
+                                       **({"int8_gate": gated} if gated else {})},
                             fidelity=fid, input=input_spec, outputs=output_specs, report=output.report)
         report = ArtifactReport(profile.id, output.format, output.precision, size, fid, output.file.name)
         return report, artifact, files
 
-    def _artifact(self, profile: Target, precision: str) -> ConvertOutput:
+    def _artifact(self, profile: Target, precision: str, float_layers: tuple[str, ...] = ()) -> ConvertOutput:
         fmt = profile.artifact.format
         # Targets share an artifact only when its converter builds it the same way for both: an IR quantised
         # for the NPU is not the CPU's (NNCF's target device), an fp16 IR for the GPU is not an fp32 one.
-        key = (fmt, precision, profile.compiler)
+        key = (fmt, precision, profile.compiler, float_layers)
         if key in self.built:
             return self.built[key]
         from . import get_converter
 
         outdir = self.work / "artifacts" / f"{fmt}-{precision}-{len(self.built)}"
         stem = FORMATS[fmt].stem.format(m=self.model.stem, p=precision)
-        if any(k[:2] == key[:2] for k in self.built):  # the same format and precision built another way: its own name
+        if any(k[:2] == key[:2] and k[3] == float_layers for k in self.built):  # built another way: its own name
             stem = f"{stem}_{profile.id}"
         outdir.mkdir(parents=True)
         options = ConvertOptions(io_dtype=self.io_dtype, float_head=task_spec(self.info.task).float_head,
-                                 head_split=self.head_split)
+                                 head_split=self.head_split, float_layers=float_layers)
         job = ConvertJob(source=self.source, target=profile, precision=precision, calibration=self.calibration,
                          outdir=outdir, stem=stem,
                          options=options, log=self.log)

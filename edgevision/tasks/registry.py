@@ -44,6 +44,8 @@ class TaskSpec:
     fidelity: Ref  # a converters.fidelity.FidelityMetric: agreement with the source, score against ground truth
     read_truth: Ref  # read_truth(converters.calibration.Truth): the ground truth beside an image, or None
     float_head: bool = False  # int8 OpenVINO/ONNX builds keep the model's head (its last ops) in float
+    # (fidelity figure, its least value) an int8 artifact must reach, else layers go float where the format allows
+    int8_gate: tuple[str, float] | None = None
 
 
 # name -> spec, in registration order (a ``Task`` member looks up as its name). Read it; add with register_task.
@@ -100,14 +102,17 @@ def spec_of_result(result: Any) -> TaskSpec:
 for _spec in (
     TaskSpec("classification", Classification, draw="edgevision.annotate:draw_classification",
              fidelity="edgevision.converters.fidelity:CLASSIFICATION",
-             read_truth="edgevision.converters.calibration:classification_truth"),
+             read_truth="edgevision.converters.calibration:classification_truth",
+             int8_gate=("top1_agreement", 0.98)),
     # A detector's head concatenates boxes and scores: int8 OpenVINO/ONNX builds keep it float
     # (a 0.015-0.15 mAP drop otherwise); a classifier's head is most of its weights and quantises well.
     TaskSpec("detection", Detections, draw="edgevision.annotate:draw_detections",
              fidelity="edgevision.converters.fidelity:DETECTION",
-             read_truth="edgevision.converters.calibration:detection_truth", float_head=True),
+             read_truth="edgevision.converters.calibration:detection_truth", float_head=True,
+             int8_gate=("boxes_kept", 0.98)),  # the share of the source's boxes kept (same class, IoU >= 0.9)
     TaskSpec("segmentation", Segmentation, draw="edgevision.annotate:draw_segmentation",
              fidelity="edgevision.converters.fidelity:SEGMENTATION",
-             read_truth="edgevision.converters.calibration:segmentation_truth"),
+             read_truth="edgevision.converters.calibration:segmentation_truth",
+             int8_gate=("miou_vs_source", 0.95)),
 ):
     register_task(_spec)
