@@ -65,17 +65,17 @@ def split_held_out(images: Sequence[Path], every: int = 5) -> tuple[list[Path], 
     return [p for i, p in enumerate(images) if i % every != every - 1], held
 
 
-def calibration_from_images(images: Sequence[Path], fmt: InputFormat, shape: Sequence[int], *,
-                            limit: int = 300, label: str = "calibrating") -> Calibration:
-    """Float32 input tensors of ``shape`` from image files, preprocessed as the runtime does."""
+def calibration_from_images(images: Sequence[Any], fmt: InputFormat, shape: Sequence[int], *,
+                            limit: int = 300, label: str = "calibrating", origin: str | None = None) -> Calibration:
+    """Float32 input tensors of ``shape`` from image files (or RGB uint8 arrays), preprocessed as the runtime does."""
     pre = Preprocessor(fmt, shape=tuple(shape), dtype=np.dtype(np.float32))
     chosen = _spread(list(images), limit)
     out = np.empty((len(chosen), *shape[1:]), np.float32)
     with progress(len(chosen), label) as bar:  # stderr as it is now: the CLI's, not the one held from C++
         for i, path in enumerate(chosen):
-            pre(read_image(path), out[i:i + 1])
+            pre(read_image(path) if isinstance(path, (str, Path)) else path, out[i:i + 1])
             bar.update()
-    return Calibration(out, origin=f"images: {len(chosen)} from {Path(chosen[0]).parent}")
+    return Calibration(out, origin=origin or f"images: {len(chosen)} from {Path(chosen[0]).parent}")
 
 
 def calibration_from_npy(path: str | Path, shape: Sequence[int], *, limit: int = 300) -> Calibration:

@@ -90,7 +90,9 @@ def coco_map(predictions: Sequence[Any], truth: Sequence[Any], num_classes: int)
 
     if len(predictions) != len(truth):
         raise ValueError(f"expected one prediction per image, got {len(predictions)} for {len(truth)}")
-    images, annotations, detections = [], [], []
+    images: list[dict] = []
+    annotations: list[dict] = []
+    detections: list[dict] = []
     for i, (pred, gt) in enumerate(zip(predictions, truth), start=1):
         images.append({"id": i})
         for box, cls in zip(*_truth(gt)):

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..backends import open_backend
 from ..bundle import Artifact, Manifest, sha256_file, write_bundle
 from ..decode import num_classes
@@ -30,9 +28,9 @@ from ..model import Model
 from ..targets import Target
 from ..targets.catalogue import FORMATS, ArtifactFormat, BackendName, Precision
 from ..tasks.registry import task_spec
-from . import calibration as cal
 from . import fidelity
 from .base import Calibration, ConvertJob, ConvertOptions, ConvertOutput, SourceModel
+from .data import load_data
 from .info import ModelInfo, resolve_model_info
 from .source import ReferenceBackend, open_source_model, source_kind
 
@@ -52,6 +50,8 @@ class ArtifactReport:
     size: int  # bytes, an IR's weights included
     fidelity: dict  # the manifest's fidelity entry (metric, its value, drop, ...)
     file: str  # the artifact's file name in the bundle
+    layers: dict = field(default_factory=dict)  # int8: the per-layer error report (worst layers first)
+    int8_gate: dict = field(default_factory=dict)  # int8: the gate's figure and what it did (float layers kept)
 
     @property
     def drop(self) -> float:
@@ -60,8 +60,10 @@ class ArtifactReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The row as ``convert --json`` prints it."""
-        return {"target": self.target, "format": self.format, "precision": self.precision, "size": self.size,
-                "fidelity": self.fidelity, "file": self.file}
+        row = {"target": self.target, "format": self.format, "precision": self.precision, "size": self.size,
+               "fidelity": self.fidelity, "file": self.file}
+        return {**row, **({"layers": self.layers} if self.layers else {}),
+                **({"int8_gate": self.int8_gate} if self.int8_gate else {})}
 
 
 @dataclass
@@ -143,7 +145,7 @@ def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
             calibration: str | Path | int | None = None, validation: str | Path | None = None,
             precision: str | None = None, input_shape: Sequence[int] | None = None,
             model_info: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
-            max_drop: float | None = None, io_dtype: str = "uint8", samples: int = 300,
+            max_drop: float | None = None, io_dtype: str = "uint8", samples: int = 300, mixed_precision: bool = True,
             overwrite: bool = False, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> ConvertResult:
     """Convert ``model`` for every target into the bundle ``out``.
 
@@ -151,6 +153,8 @@ def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
     number of synthetic samples. ``validation``: held-out images for fidelity
     (default: every fifth calibration image, kept out of calibration). Raises
     ``FidelityError`` (nothing written) when an artifact drops more than ``max_drop``.
+    ``mixed_precision``: an int8 artifact that misses its task's gate keeps its worst layers in float where the
+    format allows (``edgevision.converters.gate``); False keeps every int8 artifact full-integer.
     """
     model, dest = Path(model), Path(out)
     jobs = plan(targets, precision)  # typed errors before any heavy work
@@ -165,6 +169,7 @@ def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
                                input_shape=input_shape, model_info=model_info, overrides=overrides,
                                samples=samples, io_dtype=io_dtype, log=log,
                                need_calibration=any(p == Precision.INT8.value for _, p in jobs))
+        session.mixed_precision = mixed_precision
         artifacts, files, reports = {}, {}, []
         for profile, prec in jobs:
             report, artifact, shipped = session.build(profile, prec)
@@ -227,7 +232,7 @@ class Session:
         log(f"model: {info.task}, decoder {info.decoder['type']}, {len(info.labels)} labels (from {info.origin})")
         for key, origin in info.metadata.items():
             log(f"  {key} from {origin}")
-        calib, held = _data(source, info, calibration, validation, samples, log, need_calibration=need_calibration)
+        calib, held = load_data(source, info, calibration, validation, samples, log, need_calibration=need_calibration)
         ref_results = fidelity.run_model(reference, held)
         warnings = []
         if info.task == "detection" and ref_results and not any(len(r) for r in ref_results):
@@ -251,8 +256,9 @@ class Session:
 
         def measured(float_layers: tuple[str, ...] = ()) -> tuple[ConvertOutput, dict]:
             built = self._artifact(profile, precision, float_layers)
-            got, *specs[id(built)] = _fidelity(built, self.info, self.samples, self.reference, self.num_classes,
-                                               self.reference_truth)
+            got, input_spec, output_specs = _fidelity(built, self.info, self.samples, self.reference,
+                                                      self.num_classes, self.reference_truth)
+            specs[id(built)] = (input_spec, output_specs)
             return built, got
 
         output, fid = measured()
@@ -273,7 +279,8 @@ class Session:
                                        **({"warnings": list(output.warnings)} if output.warnings else {}),
                                        **({"int8_gate": gated} if gated else {})},
                             fidelity=fid, input=input_spec, outputs=output_specs, report=output.report)
-        report = ArtifactReport(profile.id, output.format, output.precision, size, fid, output.file.name)
+        report = ArtifactReport(profile.id, output.format, output.precision, size, fid, output.file.name,
+                                layers=output.report.get("layers", {}), int8_gate=gated or {})
         return report, artifact, files
 
     def _artifact(self, profile: Target, precision: str, float_layers: tuple[str, ...] = ()) -> ConvertOutput:
@@ -304,46 +311,6 @@ class Session:
                 self.log(f"warning: {profile.id}: {w}")
             self.warnings.append(f"{profile.id}: {w}")
         return output
-
-
-def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit: int, log: Callable,
-          need_calibration: bool) -> tuple[Calibration | None, list]:
-    """(calibration tensors, validation samples with ground truth)."""
-    shape = source.input_shape
-    held: list[Path] = []
-    root: Path | None
-    calib = None
-    if calibration is None and need_calibration:
-        raise UserInputError("expected --calibration (a directory of images, a .npy, or a number of synthetic "
-                             "samples) for an int8 target, got none")
-    if isinstance(calibration, int) or (isinstance(calibration, str) and calibration.isdigit()):
-        calib = cal.calibration_from_synthetic(int(calibration), info.input, shape) if need_calibration else None
-    elif calibration is not None and Path(calibration).suffix.lower() == ".npy":
-        calib = cal.calibration_from_npy(calibration, shape, limit=limit)
-    elif calibration is not None:
-        images = cal.find_images(calibration)
-        used = images
-        if validation is None and len(images) >= 10:
-            used, held = cal.split_held_out(images)
-        calib = cal.calibration_from_images(used, info.input, shape, limit=limit) if need_calibration else None
-    if validation is not None:
-        held = cal.find_images(validation)
-        root = Path(validation)
-    else:
-        root = Path(calibration) if held else None
-    if held:
-        samples = cal.load_samples(held, info.task, info.labels, root=root)
-        log(f"fidelity on {len(samples)} held-out images from {held[0].parent}")
-    else:
-        w, h = source.size
-        scenes = cal.synthetic_images(32, (max(w, 64), max(h, 64)), seed=12345)
-        samples = [cal.Sample(f"synthetic-{i}", im) for i, im in enumerate(scenes)]
-        log("warning: no held-out images (pass --validation DIR): fidelity measured on 32 synthetic scenes")
-    if calib is not None:
-        if source.input_dtype in ("uint8", "int8") and source.input_quant is None:
-            calib.dtype = np.dtype(source.input_dtype)  # an image_tensor takes the pixels themselves
-        log(f"calibration: {calib.origin}")
-    return calib, samples
 
 
 def _fidelity(output: ConvertOutput, info: ModelInfo, samples: list, ref_results: list, n_classes: int,

@@ -3,7 +3,8 @@ allows it, the layers that lose most (its per-layer report) kept in float, and s
 
 The bar is the task registry's ``int8_gate`` (detection: at least 0.98 of the source's boxes kept,
 same class and IoU >= 0.9; classification: 0.98 top-1 agreement; segmentation: 0.95 mIoU against
-the source). A miss rebuilds the artifact with the worst 2, then 4, then 8 layers in float
+the source). A miss rebuilds the artifact with the head's final ops in float (TFLite: from the last convolution to
+the outputs; OpenVINO and ONNX keep them float already), then with the worst 2, 4, 8 layers besides
 (``ConvertOptions.float_layers``) and keeps the first build that passes, else the best one. The
 Edge TPU takes no float layer (``FormatSpec.float_layers``): there the miss is said and the
 full-integer artifact kept.
@@ -44,7 +45,8 @@ def worst_layers(report: dict[str, Any], count: int) -> list[str]:
     ['conv', 'b']
     """
     rows = report.get("layers", {}).get("worst", [])
-    return [str(r.get("node", r["layer"])) for r in rows[:count]]
+    names = [str(n) for r in rows[:count] for n in (r.get("nodes") or [r.get("node", r["layer"])])]
+    return list(dict.fromkeys(names))
 
 
 def apply_gate(task: str, fmt: str, precision: str, output: Any, fid: dict[str, Any],
@@ -61,11 +63,15 @@ def apply_gate(task: str, fmt: str, precision: str, output: Any, fid: dict[str, 
     if not FORMATS[fmt].float_layers:
         log(f"int8 gate: {name} {fid[name]:.4f} < {bar}: {fmt} is full-integer, no layer can stay float")
         return output, fid, {**said, "kept": f"full int8: {fmt} takes no float layer"}
-    best = (output, fid, ())
-    for count in ROUNDS:
-        layers = tuple(worst_layers(output.report, count))
-        if not layers or layers == best[2]:
-            break
+    best: tuple[Any, dict[str, Any], tuple[str, ...]] = (output, fid, ())
+    head = [str(n) for n in output.report.get("layers", {}).get("head", [])]  # the head's final ops, if not float yet
+    plans = ([tuple(head)] if head else []) + [tuple(dict.fromkeys(head + worst_layers(output.report, count)))
+                                               for count in ROUNDS]
+    tried: set[tuple[str, ...]] = set()
+    for layers in plans:
+        if not layers or layers in tried:
+            continue
+        tried.add(layers)
         log(f"int8 gate: {name} {fid[name]:.4f} < {bar}: rebuilding with {len(layers)} layers in float")
         got, got_fid = rebuild(layers)
         if float(got_fid.get(name, 0.0)) > float(best[1].get(name, 0.0)):

@@ -133,7 +133,14 @@ def onnx_layers(float_model: Any, quantized: Any, calibration: Iterable[np.ndarr
     qdq_acts = collect_activations(paths["qdq"], Reader(), execution_providers=["CPUExecutionProvider"])
     matched = create_activation_matching(qdq_acts, float_acts)
     errors = compute_activation_error(matched)
-    rows = [{"layer": name, "sqnr_db": float(err["xmodel_err"])} for name, err in errors.items() if "xmodel_err" in err]
+    # A tensor stays float when the weighted nodes that read it (the ones QDQ quantises the inputs of) are excluded.
+    readers: dict[str, list[str]] = {}
+    for node in float_model.graph.node:
+        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
+            for i in node.input:
+                readers.setdefault(i, []).append(node.name)
+    rows = [{"layer": name, "sqnr_db": float(err["xmodel_err"]), "nodes": readers.get(name, [])}
+            for name, err in errors.items() if "xmodel_err" in err]
     return summarise(rows, "onnxruntime.quantization.qdq_loss_debug", len(samples))
 
 

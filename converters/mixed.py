@@ -18,8 +18,36 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConversionError
+from ..formats.tflite import TFLiteGraph, read_tflite
 from ..targets.catalogue import FORMATS
 from .base import ConvertJob
+
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
+
+
+def head_layers(graph: TFLiteGraph) -> list[str]:
+    """Names of the ops from each output back to the last weighted op (included): the head's final ops, as the
+    QuantizationDebugger's ``denylisted_nodes`` names them (their output tensors' names).
+
+    Example:
+        >>> head_layers(read_tflite("detector_int8.tflite"))[:2]      # doctest: +SKIP
+        ['model/transpose', 'model/reshape']
+    """
+    sub = graph.subgraphs[0]
+    producer = {o: op for op in sub.operators for o in op.outputs}
+    names: list[str] = []
+    stack, seen = list(sub.outputs), set()
+    while stack:
+        op = producer.get(stack.pop())
+        if op is None or id(op) in seen:
+            continue
+        seen.add(id(op))
+        kind = graph.op_name(op)
+        if kind not in ("QUANTIZE", "DEQUANTIZE"):
+            names.append(sub.tensors[op.outputs[0]].name)
+        if kind not in WEIGHTED:
+            stack.extend(i for i in op.inputs if i >= 0 and not sub.tensors[i].is_constant)
+    return names
 
 
 def tflite_int8(job: ConvertJob, path: Path, fmt: str) -> tuple[Path, dict[str, Any], dict[str, Any]]:
@@ -33,6 +61,7 @@ def tflite_int8(job: ConvertJob, path: Path, fmt: str) -> tuple[Path, dict[str, 
                               f"would leave the accelerator), got {len(wanted)} ({wanted[0]!r} ...)")
     report, mixed = tflite_layers(job, float_layers=wanted)
     if not wanted or mixed is None:
+        report["head"] = head_layers(read_tflite(path))
         return path, report, {}
     tmp = path.with_name(f".{path.name}.mixed.partial")
     tmp.write_bytes(mixed)

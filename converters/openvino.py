@@ -146,14 +146,13 @@ class OpenVINOConverter(Converter):
         if job.precision == "int8":
             import nncf
 
-            from .openvino_nncf import quantize
-
             from .layer_report import openvino_layers
+            from .openvino_nncf import quantize
 
             float_model = model.clone()
             model, settings = quantize(model, job)
             info.update(tool=f"{TOOL} + nncf.quantize", nncf_version=nncf.__version__, **settings)
-            report["layers"] = openvino_layers(float_model, model, job.calibration)
+            report["layers"] = openvino_layers(float_model, model, job.calibration or [])
             # Weights NNCF left in float follow the target (fp16 for the NPU); int8 ones stay int8.
             compress = bool(job.target.compiler.compress_to_fp16)
         else:

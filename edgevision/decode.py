@@ -177,6 +177,14 @@ def _segmentation_classes(shapes: Shapes) -> int | None:
     return 2 if channels == 1 else channels
 
 
+def _split_pair(shapes: Shapes) -> bool:
+    """A split YOLO head: two [1, *, N] outputs sharing N, one of them with 4 channels (the boxes)."""
+    if len(shapes) != 2 or any(len(s) != 3 or s[0] != 1 for s in shapes):
+        return False
+    a, b = shapes
+    return any(4 in (s[1], s[2]) for s in shapes) and bool({a[1], a[2]} & {b[1], b[2]} - {4})
+
+
 def _yolo_classes(shapes: Shapes) -> int | None:
     """nc of [1,4+nc,N]; of a split head's pair, the channels of the output that is not the boxes' 4."""
     if len(shapes) == 2 and all(len(s) == 3 for s in shapes):
@@ -198,7 +206,7 @@ for _spec in (
                                       "box_format": None, "class_agnostic": False},
                 "[1,4+nc,N] or [1,N,4+nc] (anchor-free: Ultralytics v8, v11), or the pair [1,4,N] + [1,nc,N] "
                 "(the head split for int8)", bind_yolo,
-                fits=lambda shapes: _one(shapes, 3), num_classes=_yolo_classes),
+                fits=lambda shapes: _one(shapes, 3) or _split_pair(shapes), num_classes=_yolo_classes),
     # Recognised by edgevision.layouts (labels, metadata, the [1,K,6] shape) rather than guessed by ``fits``.
     DecoderSpec("yolo-objectness", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45,
                                                  "max_detections": 100, "box_format": None, "class_agnostic": False},

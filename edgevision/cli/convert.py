@@ -43,9 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", required=True, metavar="ID",
                    help="a target id or profile .toml, optionally :PRECISION (jetson-orin:int8); repeat for several")
     p.add_argument("-o", "--out", help="bundle directory to write (default: MODEL_bundle)")
-    p.add_argument("--calibration", metavar="DIR|NPY|N",
-                   help="images, a .npy of preprocessed input tensors, or a number of synthetic samples (costs accuracy)")
-    p.add_argument("--validation", metavar="DIR", help="held-out images for fidelity (default: every 5th calibration image)")
+    p.add_argument("--calibration", metavar="DIR|YAML|JSON|NPY|N",
+                   help="images, a YOLO data.yaml, a COCO .json, a .npy of preprocessed input tensors, or a number "
+                        "of synthetic samples (costs accuracy)")
+    p.add_argument("--validation", metavar="DIR|YAML|JSON",
+                   help="held-out images for fidelity: a directory, a YOLO data.yaml (its val split) or a COCO .json "
+                        "(default: the dataset's val split, else every 5th calibration image)")
     p.add_argument("--precision", choices=[p.value for p in Precision],
                    help="one precision for every target (default: each target's own)")
     p.add_argument("--io-dtype", choices=("uint8", "int8"), default="uint8", help="int8 TFLite input/output type")
@@ -53,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=_positive_int, default=300, help="at most this many calibration images")
     p.add_argument("--max-drop", type=_fraction, help="fail (no bundle) when any artifact drops more than this")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    p.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
+                   help="keep every int8 artifact full-integer, even one that misses its task's int8 gate "
+                        "(default: its worst layers go float where the target allows)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     g = p.add_argument_group("model information (default: MODEL.json beside the model, else inferred)")
     g.add_argument("--model-info", metavar="JSON", help="task, labels, decoder and input in one file")
@@ -108,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
             bundle = convert(model, args.target, out=out, calibration=args.calibration, validation=args.validation,
                              precision=args.precision, input_shape=args.input_shape, model_info=args.model_info,
                              overrides=overrides, max_drop=args.max_drop, io_dtype=args.io_dtype,
-                             samples=args.samples, overwrite=args.overwrite, log=log)
+                             samples=args.samples, overwrite=args.overwrite, mixed_precision=args.mixed_precision,
+                             log=log)
         except FidelityError as e:
             print(table(e.rows), file=err_stream)  # every figure, though nothing was written
             raise
