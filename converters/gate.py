@@ -45,7 +45,7 @@ def worst_layers(report: dict[str, Any], count: int) -> list[str]:
     ['conv', 'b']
     """
     rows = report.get("layers", {}).get("worst", [])
-    names = [str(n) for r in rows[:count] for n in (r.get("nodes") or [r.get("node", r["layer"])])]
+    names = [str(n) for r in rows[:count] for n in (r["nodes"] if "nodes" in r else [r.get("node", r["layer"])])]
     return list(dict.fromkeys(names))
 
 

@@ -173,7 +173,7 @@ def _copy_chain(graph: Any, chain: list, consts: dict, shapes: dict, size: int, 
                          default=0)
     affine = [i for i, (n, _) in enumerate(chain) if i > last_nonlinear and n.op_type in BINARY]
     for index, (node, at) in enumerate(chain):
-        new = helper.make_node(node.op_type, [], [f"{node.output[0]}__{tag}"], name=f"{node.name}__{tag}")
+        new = helper.make_node(node.op_type, [], [f"{node.output[0]}__{tag}"], name=f"{node.name or node.output[0]}__{tag}")
         new.attribute.extend(node.attribute)
         inputs = []
         for i, name in enumerate(node.input):

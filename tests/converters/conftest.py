@@ -55,3 +55,19 @@ def make_job(tmp_path):
                           options=options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def onnx_references(tmp_path_factory):
+    """{kind: path} of the reference models exported as the PyTorch exporters write them (examples/onnx_reference_models:
+    Ultralytics' YOLOv8 detector layout and metadata, an NCHW classifier, a torchvision-style segmenter)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+    try:
+        import onnx_reference_models as refs
+    finally:
+        sys.path.pop(0)
+    root = tmp_path_factory.mktemp("onnx_references")
+    return {kind: export(root / f"shapes_{kind}.onnx") for kind, export in refs.EXPORTS.items()}

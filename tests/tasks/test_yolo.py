@@ -85,3 +85,62 @@ def test_box_format_option_forces_it():
     assert decode([rows], T64).xyxy.tolist() == [[24, 24, 40, 40]]
     with pytest.raises(Exception, match="expected a box format among pixels, normalized"):
         make_decoder(decoder_config("yolo", {"box_format": "fractions"}), spec((1, 8, 5)), ())
+
+
+def _head(seed=0, n=64, nc=3):
+    """A [1, 4+nc, N] head in pixels of a 64x64 input with a few confident candidates."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((1, 4 + nc, n), np.float32)
+    out[0, :2] = rng.uniform(8, 56, (2, n))
+    out[0, 2:4] = rng.uniform(6, 20, (2, n))
+    out[0, 4:] = rng.uniform(0, 0.2, (nc, n))
+    out[0, 4 + rng.integers(0, nc, 6), rng.choice(n, 6, replace=False)] = rng.uniform(0.5, 0.95, 6)
+    return out
+
+
+def _quantise(x, scale, zero_point):
+    return np.clip(np.round(x / scale) + zero_point, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("order", ["boxes-first", "scores-first"])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_split_head_decodes_as_the_concatenated_one(order, transposed):
+    """The pair an int8 split head gives (each output on its own scale, in either order, [1,C,N] or [1,N,C])
+    decodes to what the float [1, 4+nc, N] output gives, within its quantisation."""
+    labels = ("a", "b", "c")
+    out = _head()
+    config = decoder_config("yolo", {"box_format": "pixels"})
+    reference = make_decoder(config, spec(out.shape), labels)([out], T64)
+    boxes, scores = out[:, :4], out[:, 4:]
+    qb, qs = (0.25, 0), (1 / 255, 0)
+    arrays = [_quantise(boxes, *qb), _quantise(scores, *qs)]
+    specs = [TensorSpec("PartitionedCall:0", boxes.shape, np.dtype(np.uint8), qb),
+             TensorSpec("PartitionedCall:1", scores.shape, np.dtype(np.uint8), qs)]
+    if transposed:
+        arrays = [a.transpose(0, 2, 1) for a in arrays]
+        specs = [TensorSpec(s.name, tuple(a.shape), s.dtype, s.quant) for s, a in zip(specs, arrays)]
+    if order == "scores-first":
+        arrays, specs = arrays[::-1], specs[::-1]
+    got = make_decoder(config, specs, labels)(arrays, T64)
+    assert got.class_id.tolist() == reference.class_id.tolist()
+    np.testing.assert_allclose(got.xyxy, reference.xyxy, atol=0.25)
+    np.testing.assert_allclose(got.confidence, reference.confidence, atol=1 / 255)
+
+
+def test_a_split_pair_that_does_not_fit_is_refused_at_load():
+    f = np.dtype(np.float32)
+    with pytest.raises(ModelError, match=r"expected a split YOLO head \[1, 4, N\] \+ \[1, nc, N\]"):
+        make_decoder(decoder_config("yolo"), [TensorSpec("a", (1, 4, 64), f), TensorSpec("b", (1, 3, 60), f)],
+                     ("a", "b", "c"))
+    with pytest.raises(ModelError, match="split YOLO head"):
+        make_decoder(decoder_config("yolo"), [TensorSpec("a", (1, 5, 64), f), TensorSpec("b", (1, 3, 64), f)],
+                     ("a", "b", "c"))
+
+
+def test_a_bare_split_head_file_is_recognised_as_yolo():
+    from edgevision.decode import guess_decoder, num_classes
+
+    f = np.dtype(np.float32)
+    outputs = [TensorSpec("s", (1, 80, 8400), f), TensorSpec("b", (1, 4, 8400), f)]
+    assert guess_decoder("detection", outputs) == "yolo"
+    assert num_classes({"type": "yolo"}, outputs) == 80
