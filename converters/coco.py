@@ -120,4 +120,4 @@ def coco_map(predictions: Sequence[Any], truth: Sequence[Any], num_classes: int)
         evaluation.accumulate()
         evaluation.summarize()
     stats = evaluation.stats
-    return {"map50_95": max(float(stats[0]), 0.0), "map50": max(float(stats[1]), 0.0)}
+    return {"map50_95": round(max(float(stats[0]), 0.0), 6), "map50": round(max(float(stats[1]), 0.0), 6)}
