@@ -234,3 +234,22 @@ def test_float_tensor_in_an_int8_model_is_named(built, sources):
     first = float_tensors(read_tflite(fp32))[0]
     with pytest.raises(ConversionError, match=f"no float tensor between input and output.*first: '{first}'"):
         _verify(fp32, sources["classifier"], "int8", "float32")  # float32 "io" passes; the float check must not
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_keras_route_writes_what_tensorflow_alone_writes(built, sources, calibration, precision):
+    """onnx2tf installed beside TensorFlow and the ONNX route added change nothing for a Keras source: its
+    artifact is byte for byte TensorFlow's own conversion (int8: same representative data and settings)."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(sources["classifier"].keras())
+    if precision == "int8":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([s] for s in calibration)
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.uint8
+    ours = built[("classifier", precision)]
+    assert ours.file.read_bytes() == conv.convert()
+    assert "onnx2tf" not in ours.converter and "float_layers" not in ours.converter
+    if precision == "int8":  # only the per-layer report is new
+        assert ours.report["layers"]["tool"] == "tf.lite.experimental.QuantizationDebugger"
