@@ -53,7 +53,7 @@ def _same(got, want):
 
 
 def test_a_yolo_dataset_gives_the_sidecars_truth(shapes, tmp_path):
-    root, paths, truth = shapes
+    _root, paths, truth = shapes
     data = open_dataset(_yolo(tmp_path, paths), "detection", NAMES)
     assert len(data) == 8 and "train: 8 images" in data.origin
     _same(data.truth, truth[:8])
@@ -62,7 +62,7 @@ def test_a_yolo_dataset_gives_the_sidecars_truth(shapes, tmp_path):
 
 
 def test_yolo_class_names_map_onto_the_models_labels(shapes, tmp_path):
-    root, paths, truth = shapes
+    _root, paths, truth = shapes
     data = open_dataset(_yolo(tmp_path, paths, names=NAMES[::-1]), "detection", NAMES)  # the dataset's ids reversed
     _same(data.truth, truth[:8])
     with pytest.raises(UserInputError, match="expected the classes of data.yaml among the model's labels"):
@@ -70,7 +70,7 @@ def test_yolo_class_names_map_onto_the_models_labels(shapes, tmp_path):
 
 
 def test_a_coco_json_gives_the_sidecars_truth(shapes, tmp_path):
-    root, paths, truth = shapes
+    _root, paths, truth = shapes
     images, annotations = [], []
     for i, p in enumerate(paths):
         (tmp_path / "images").mkdir(exist_ok=True)
@@ -90,7 +90,7 @@ def test_a_coco_json_gives_the_sidecars_truth(shapes, tmp_path):
 
 
 def test_a_python_iterable_of_images_and_truth(shapes):
-    root, paths, truth = shapes
+    _root, paths, truth = shapes
     items = [(read_image(p), (t[0], [NAMES[c] for c in t[1]])) for p, t in zip(paths, truth)]
     data = open_dataset(items, "detection", NAMES)
     _same(data.truth, truth)

@@ -30,7 +30,7 @@ def test_a_miss_is_rebuilt_head_first_then_worst_layers(kept, expect_rounds):
         asked.append(layers)
         return _output(), {"boxes_kept": kept.get(len(layers), 0.96 + 0.001 * len(asked))}
 
-    out, fid, gate = apply_gate("detection", "tflite", "int8", _output(), {"boxes_kept": 0.95}, rebuild, said.append)
+    _out, fid, gate = apply_gate("detection", "tflite", "int8", _output(), {"boxes_kept": 0.95}, rebuild, said.append)
     assert asked[0] == ("out/transpose", "head/conv")
     assert len(asked) == expect_rounds
     if kept:
@@ -43,7 +43,7 @@ def test_a_miss_is_rebuilt_head_first_then_worst_layers(kept, expect_rounds):
 
 def test_the_edge_tpu_keeps_its_full_integer_artifact():
     rebuild = pytest.fail  # never called
-    out, fid, gate = apply_gate("detection", "edgetpu-tflite", "int8", _output(), {"boxes_kept": 0.9}, rebuild,
+    _out, fid, gate = apply_gate("detection", "edgetpu-tflite", "int8", _output(), {"boxes_kept": 0.9}, rebuild,
                                 lambda m: None)
     assert gate["kept"] == "full int8: edgetpu-tflite takes no float layer" and fid == {"boxes_kept": 0.9}
 

@@ -89,7 +89,7 @@ def test_a_single_conv_head_is_split_back_to_the_conv_and_computes_the_same(scal
     np.testing.assert_allclose(after["output0_scores"], before[:, 4:], rtol=1e-5, atol=1e-6)
     heads = [n for n in cut.graph.node if n.op_type == "Conv" and n.name.startswith("head")]
     # boxes computed as two parts (centres, sizes), scores as one: three convs, each a scale of its own
-    assert sorted(int(np.prod([d for d in _init(cut, n.input[1]).shape[:1]])) for n in heads) == [2, 2, 3]
+    assert sorted(int(np.prod(list(_init(cut, n.input[1]).shape[:1]))) for n in heads) == [2, 2, 3]
     if scale_after:  # the pixel scale moved before the layout ops: no Mul after the last Transpose
         producer = {o: n for n in cut.graph.node for o in n.output}
         assert producer[producer["output0_boxes"].input[0]].op_type in ("Concat", "Transpose")

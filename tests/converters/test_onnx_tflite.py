@@ -63,7 +63,7 @@ def test_every_int8_target_has_its_fidelity_and_per_layer_report(converted):
 
 
 def test_the_tflite_artifacts_come_from_onnx2tf_in_nhwc(converted):
-    kind, manifest, bundle = converted
+    kind, manifest, _bundle = converted
     size = SIZES[kind]
     for target in ("rpi5", "coral-usb"):
         art = manifest.artifacts[target]
@@ -77,7 +77,7 @@ def test_the_tflite_artifacts_come_from_onnx2tf_in_nhwc(converted):
 
 
 def test_the_coral_artifact_is_fully_integer_with_its_op_report(converted):
-    kind, manifest, bundle = converted
+    _kind, manifest, bundle = converted
     art = manifest.artifacts["coral-usb"]
     graph = read_tflite(bundle.path / art.file)
     assert float_tensors(graph) == []
@@ -88,7 +88,7 @@ def test_the_coral_artifact_is_fully_integer_with_its_op_report(converted):
 
 
 def test_the_detector_keeps_its_boxes_on_every_int8_target(converted):
-    kind, manifest, bundle = converted
+    kind, manifest, _bundle = converted
     if kind != "detector":
         pytest.skip("detector only")
     fid = {t: manifest.artifacts[t].fidelity for t in INT8}
