@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ModelError
 from ..results import Detections
 from ..transform import Transform
-from .common import Quantization, dequantize
+from .common import Quantization, dequantize, quant_params
 from .nms import batched_nms, nms
 
 # Ultralytics' TFLite exports give boxes as fractions of the input; pixel box centres exceed this.
@@ -58,15 +58,15 @@ def _cxcywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 
 
 BOX_FORMATS = ("pixels", "normalized")
-_SCORE_TOLERANCE = 1e-3  # float rounding of a sigmoid; quantised scores stay inside [0, 1]
+_SCORE_TOLERANCE = 1e-3  # float rounding of a sigmoid (a quantised output: up to its scale, see detect_yolo)
 
 
 class ScoreRangeError(ModelError):
     """Decoded scores outside [0, 1]: the outputs are not the layout the decoder reads (see ``edgevision.layouts``)."""
 
 
-def check_scores(score: np.ndarray, what: str) -> None:
-    """ScoreRangeError unless every score lies in [0, 1] (within float rounding).
+def check_scores(score: np.ndarray, what: str, tolerance: float = _SCORE_TOLERANCE) -> None:
+    """ScoreRangeError unless every score lies in [0, 1] (within float rounding, or a quantisation step).
 
     >>> check_scores(np.array([0.2, 2.0]), "class scores")
     Traceback (most recent call last):
@@ -75,7 +75,7 @@ def check_scores(score: np.ndarray, what: str) -> None:
     """
     if score.size:
         lo, hi = float(score.min()), float(score.max())
-        if lo < -_SCORE_TOLERANCE or hi > 1 + _SCORE_TOLERANCE:
+        if lo < -tolerance or hi > 1 + tolerance:
             raise ScoreRangeError(f"expected {what} in [0, 1], got values from {lo:.2f} to {hi:.2f}")
 
 
@@ -170,7 +170,8 @@ def detect_yolo(
     class_scores = rows[:, 4:]
     class_id = np.argmax(class_scores, axis=1)
     score = np.take_along_axis(class_scores, class_id[:, None], axis=1)[:, 0]
-    check_scores(score, "class scores")
+    params = quant_params(quant)  # one int8 scale over boxes and scores: a score may round a step past 1
+    check_scores(score, "class scores", max(_SCORE_TOLERANCE, params[0] if params else 0.0))
     fmt = parse_box_format(box_format)
     normalized = centres_normalized(rows[:, :2]) if fmt is None else fmt == "normalized"
     return select_boxes(rows[:, :4], score, class_id, transform=transform, labels=labels,

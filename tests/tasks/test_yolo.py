@@ -144,3 +144,17 @@ def test_a_bare_split_head_file_is_recognised_as_yolo():
     outputs = [TensorSpec("s", (1, 80, 8400), f), TensorSpec("b", (1, 4, 8400), f)]
     assert guess_decoder("detection", outputs) == "yolo"
     assert num_classes({"type": "yolo"}, outputs) == 80
+
+
+def test_one_int8_scale_over_boxes_and_scores_may_round_a_score_past_one():
+    """An int8 head without the split: scores share the boxes' scale (0.5 here), so 1.0 rounds to 1.01. The decoder
+    takes that (a quantisation step), where a float score of 1.01 is a layout error."""
+    labels = ("a", "b", "c")
+    out = _head()
+    out[0, 4, 0] = 1.0
+    q = (0.506, 0)
+    got = make_decoder(decoder_config("yolo", {"box_format": "pixels"}), spec(out.shape, q), labels)(
+        [_quantise(out, *q)], T64)
+    assert 0 in got.class_id.tolist() and float(got.confidence.max()) == pytest.approx(1.012)
+    with pytest.raises(ScoreRangeError):
+        detect_yolo(out * np.array([1, 1, 1, 1, 1.01, 1, 1], np.float32)[None, :, None], transform=T64, labels=labels)
