@@ -18,8 +18,8 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
-from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder
-from .errors import ModelError, ModelFileError, UserInputError
+from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder, num_classes
+from .errors import ManifestError, ModelError, ModelFileError, UserInputError
 from .hooks import Callback, FrameTimings, Hooks
 from .lease import EngineLease
 from .preprocess import InputFormat, Preprocessor
@@ -27,6 +27,7 @@ from .results import Result
 from .selection import choose_artifact, target_options
 from .tasks.registry import task_spec
 from .transform import Transform
+from .validate import check_label_count, input_options, labels_file, runtime_failure
 
 INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "pad_value")
 
@@ -66,6 +67,7 @@ class Model:
         self._decode = make_decoder(self.decoder, backend.outputs, self.labels)
         self._buffer = backend.input_buffer()
         self._infer = backend.infer
+        self._runtime_errors = backend.runtime_errors
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.hooks = Hooks()
         self._lease: EngineLease | None = None  # who runs the engine now, when not this object
@@ -116,7 +118,10 @@ class Model:
         t0 = clock()
         transform = self.preprocessor(image, self._buffer)
         t1 = clock()
-        outputs = self._infer()
+        try:
+            outputs = self._infer()
+        except self._runtime_errors as e:  # a model that loads but cannot run: one line naming its file
+            raise runtime_failure(self.backend, e) from None
         t2 = clock()
         result = self._decode(outputs, transform)
         times = self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
@@ -161,9 +166,15 @@ class Model:
             raise UserInputError(f"expected one overlapped stream per model at a time (one lease of its engine), "
                                  f"got a second one ({owner}) while {self._lease.owner} holds it")
         be = self.backend
-        self._lease = EngineLease(owner=owner, run=be.run, fresh_outputs=be.fresh_outputs,
+        self._lease = EngineLease(owner=owner, run=self._run_checked, fresh_outputs=be.fresh_outputs,
                                   on_release=self._lease_released)
         return self._lease
+
+    def _run_checked(self, tensor: np.ndarray) -> list[np.ndarray]:
+        try:
+            return self.backend.run(tensor)
+        except self._runtime_errors as e:
+            raise runtime_failure(self.backend, e) from None
 
     def _lease_released(self, lease: EngineLease) -> None:
         if self._lease is lease:
@@ -212,7 +223,7 @@ class Model:
 
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""
-        return [np.array(o) for o in self.backend.run(tensor)]
+        return [np.array(o) for o in self._run_checked(tensor)]
 
     def info(self) -> dict[str, Any]:
         """What this model is and what actually runs it."""
@@ -238,10 +249,9 @@ def read_labels(labels: Any) -> list[str]:
     if labels is None:
         return []
     if isinstance(labels, (str, Path)):
-        path = Path(labels)
-        if not path.is_file():
-            raise UserInputError(f"expected a labels file with one label per line, got missing path {str(path)!r}")
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return labels_file(Path(labels))
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, (str, int)) for x in labels):
+        raise UserInputError(f"expected labels as a list of strings or a labels file, got {type(labels).__name__}")
     return [str(x) for x in labels]
 
 
@@ -256,34 +266,32 @@ def split_model_info(model_info: Mapping[str, Any]) -> tuple[str | None, str | N
     if task is not None:
         task_spec(task)  # UserInputError naming the registered tasks
     labels = read_labels(info.pop("labels", None))
-    fmt = {k: info.pop(k) for k in INPUT_OPTIONS if k in info}
-    if "scale" in fmt:  # x = pixel * scale  <=>  (pixel - 0) / (1 / scale)
-        scale = np.atleast_1d(np.asarray(fmt.pop("scale"), np.float64))
-        fmt.setdefault("mean", tuple([0.0] * len(scale)))
-        fmt["std"] = tuple(float(1 / s) for s in scale)
-    if "size" in fmt:
-        size = fmt["size"]
-        fmt["size"] = (int(size), int(size)) if isinstance(size, (int, float, np.integer)) else tuple(int(v) for v in size)
+    fmt = input_options({k: info.pop(k) for k in INPUT_OPTIONS if k in info})  # types and ranges, named
     return task, decoder, labels, fmt, info
 
 
 def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
-         backend: str | None = None, device: str | None = None, **model_info: Any) -> Model:
+         backend: str | None = None, device: str | None = None, check_labels: bool = True,
+         **model_info: Any) -> Model:
     """Load a bundle (a directory or its ``.zip``) or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
 
     For a bundle, the manifest says everything and ``target`` picks the artifact
     (``"auto"``: the best one this machine can run). For a bare file, pass
     ``task=``, ``labels=``, ``resize=``, ``mean=``/``std=`` or ``scale=``,
     decoder options (``score_threshold=``, ``iou_threshold=``, ``top_k=``, ...);
-    what is not given is read from the model.
+    what is not given is read from the model. Labels must be as many as the model's
+    classes unless ``check_labels=False``.
     """
+    if not isinstance(path, (str, Path)):
+        raise ModelFileError(f"expected a path to a model file or bundle, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"expected a model file or bundle directory, got missing path {str(path)!r}")
     if path.suffix.lower() == ".zip":
         path = extract_bundle(path)
     if path.is_dir():
-        return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
+        return _load_bundle(path, target=target, threads=threads, backend=backend, device=device,
+                            check_labels=check_labels, **model_info)
     task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)
     fmt = InputFormat(**fmt_kwargs)
     opts = target_options(target) if target not in ("auto", None) else {}
@@ -294,12 +302,14 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
     if task is not None and spec.task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
     config = decoder_config(dtype, {k: v for k, v in options.items() if k in spec.defaults})
+    if check_labels:
+        check_label_count(labels, num_classes(config, be.outputs), path.name, ModelError)
     return Model(be, task=spec.task, labels=labels, input_format=fmt, decoder=config,
                  artifact={"file": str(path), "target": None if target == "auto" else target})
 
 
 def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str | None,
-                 device: str | None, **overrides: Any) -> Model:
+                 device: str | None, check_labels: bool, **overrides: Any) -> Model:
     manifest: Manifest = read_manifest(path)
     target_id, reason = choose_artifact(manifest, target)
     artifact = manifest.artifacts[target_id]
@@ -312,7 +322,9 @@ def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str |
     if unknown:
         raise UserInputError(f"unknown option {unknown[0]!r} for this bundle's {decoder['type']} decoder; "
                              f"valid options: {', '.join(k for k in decoder if k != 'type')}")
-    decoder.update(overrides)
+    decoder = decoder_config(decoder["type"], {**decoder, **overrides})  # overrides: types and ranges checked
+    if check_labels:
+        check_label_count(manifest.labels, num_classes(decoder, be.outputs), f"{path / 'manifest.json'}", ManifestError)
     return Model(be, task=manifest.task, labels=manifest.labels, input_format=manifest.input, decoder=decoder,
                  artifact={"file": str(file), "target": target_id, "format": artifact.format,
                            "precision": artifact.precision, "selected": reason})

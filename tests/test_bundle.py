@@ -110,6 +110,7 @@ def test_coral_delegate_gets_the_device_option(zoo, monkeypatch):
         raise ValueError("Failed to load delegate from libedgetpu.so.1")
 
     monkeypatch.setattr(litert, "load_delegate", fake_load_delegate)
+    monkeypatch.setattr("edgevision.backends.litert.library_loads", lambda library: None)  # the library "is there"
     with pytest.raises(BackendUnavailableError):
         edgevision.load(zoo["classifier"]["tflite"], target="coral-pcie")
     assert calls == [("libedgetpu.so.1", {"device": "pci"})]
