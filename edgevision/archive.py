@@ -6,7 +6,8 @@ names: no absolute path, no ``..``), and the bytes written are counted as they
 inflate, since a zip's declared sizes can lie. Entries are written as regular
 files, never links; the bundle appears in the cache by one rename, complete or not
 at all. A cached copy is used only while its manifest is the zip's own; its
-artifacts are checked against that manifest when a model loads, as for a directory.
+artifacts are checked against that manifest when a model loads, as for a directory; a zip
+whose manifest or artifacts fail their checks is refused before it enters the cache.
 
 Example:
     >>> bundle_dir = extract_bundle("det_bundle.zip")      # doctest: +SKIP
@@ -80,6 +81,19 @@ def extract_bundle(archive: str | Path, cache: str | Path | None = None) -> Path
             raise ManifestError(f"expected a plain zip archive of a bundle, got {archive.name}: {e}") from None
 
 
+def _check_bundle(directory: Path, name: str) -> None:
+    """The unpacked bundle's manifest, and every artifact against it; ManifestError naming the archive."""
+    from .bundle import read_manifest
+    from .integrity import verify_artifact
+
+    try:
+        manifest = read_manifest(directory)
+        for target, artifact in manifest.artifacts.items():
+            verify_artifact(directory, artifact, target)
+    except ManifestError as e:
+        raise ManifestError(str(e).replace(str(directory), name)) from None
+
+
 def _extract(zf: zipfile.ZipFile, name: str, root: Path, dest: Path) -> Path:
     infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith(_SKIPPED)]
     check_zip(infos, name)
@@ -118,6 +132,7 @@ def _extract(zf: zipfile.ZipFile, name: str, root: Path, dest: Path) -> Path:
                                             f"bundle archive {name} declares (at most {MAX_ZIP_BYTES >> 20} MiB in all), "
                                             f"got more")
                     out.write(chunk)
+        _check_bundle(tmp, name)  # nothing that fails its own manifest enters the cache
         if dest.exists():
             shutil.rmtree(dest, ignore_errors=True)  # a stale copy whose manifest is not this zip's
         try:

@@ -131,12 +131,13 @@ def read_file(directory: Path, name: str, *, limit: int = MAX_MODEL_FILE_BYTES, 
         if e.errno == errno.ENOTDIR:
             raise error(f"expected {shown} below directories {place}, got a path through a file or a link") from None
         raise error(f"expected {shown} readable {place}, got {e.strerror or e}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        os.close(fd)
         if not stat.S_ISREG(st.st_mode):
             raise error(f"expected {shown} to be a regular file, got {_kind(st.st_mode)}")
-        if st.st_size > limit:
-            raise error(f"expected {shown} of at most {limit} bytes, got {st.st_size} bytes")
+        raise error(f"expected {shown} of at most {limit} bytes, got {st.st_size} bytes")
+    with os.fdopen(fd, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:  # it grew while being read
         raise error(f"expected {shown} of at most {limit} bytes, got more")
@@ -163,6 +164,12 @@ def _checked(bundle: Path, entry: Mapping[str, Any], what: str) -> bytes:
     name = plain_name(entry.get("file"), f"'file' of {what}")
     size = entry.get("size")
     limit = size if isinstance(size, int) and 0 <= size <= MAX_MODEL_FILE_BYTES else MAX_MODEL_FILE_BYTES
+    try:  # for the message only: the read below enforces the size whatever happens meanwhile
+        found = os.stat(bundle / name, follow_symlinks=False)
+        if isinstance(size, int) and stat.S_ISREG(found.st_mode) and found.st_size != size:
+            raise ManifestError(f"expected {size} bytes in {name} (the manifest says so), got {found.st_size}")
+    except OSError:
+        pass
     data = read_file(bundle, name, limit=limit, what=what, error=ManifestError, place=f"in bundle {str(bundle)!r}")
     digest, expected = sha256(data), str(entry.get("sha256", ""))
     if digest != expected:

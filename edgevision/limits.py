@@ -29,7 +29,7 @@ Example:
     >>> check_frame_size((100000, 100000), "size")
     Traceback (most recent call last):
     ...
-    edgevision.errors.UserInputError: expected a positive size of at most 16384 pixels a side and 67.1 megapixels, got 100000x100000
+    edgevision.errors.UserInputError: expected a positive size of at most 16384 pixels a side and 67.1 megapixels, got 100000x...
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def open_backend(path: str | Path | ModelBytes, *, backend: str | None = None, *
     spec = BACKENDS[name]
     if path.suffix.lower() not in spec.suffixes:
         raise UserInputError(f"expected a file that {name} reads ({', '.join(spec.suffixes)}), got {path.name!r}")
-    if model is None and not path.is_file():
+    if model is None and not path.exists():
         raise ModelFileError(f"expected a model file, got missing path {str(path)!r}")
     cls = get_backend(name)
     valid = backend_options(cls)

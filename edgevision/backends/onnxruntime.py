@@ -99,7 +99,7 @@ class ONNXRuntimeBackend(Backend):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # fatal only: a failure is raised, and said once, as a ModelFileError
         if model.external:  # the checked bytes of every external data file the model names, not the files again
             names = list(model.external)
             buffers = [model.external[n] for n in names]

@@ -134,12 +134,16 @@ class OpenVINOBackend(Backend):
         except RuntimeError as e:
             raise ModelFileError(f"expected a model OpenVINO can reshape to a static input, got {self.path.name}: "
                                  f"{error_line(e)}") from None
-        for i, port in enumerate([*model.inputs, *model.outputs]):
-            shape = port.get_partial_shape()
-            if shape.rank.is_static:
-                check_tensor(port.get_any_name() if port.get_names() else f"#{i}",
-                             [d.get_length() if d.is_static else -1 for d in shape], image_input=i == 0,
-                             where=self.path.name)
+        try:
+            for i, port in enumerate([*model.inputs, *model.outputs]):
+                shape = port.get_partial_shape()
+                if shape.rank.is_static:
+                    check_tensor(port.get_any_name() if port.get_names() else f"#{i}",
+                                 [d.get_length() if d.is_static else -1 for d in shape], image_input=i == 0,
+                                 where=self.path.name)
+        except UnicodeDecodeError as e:  # OpenVINO hands tensor names to Python as UTF-8
+            raise ModelFileError(f"expected tensor names in UTF-8, got {self.path.name} with bytes that are not "
+                                 f"({e.reason} at {e.start})") from None
         self.threads = int(threads) if threads else (default_threads() if self.requested_device == "CPU" else None)
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.requested_device == "CPU":

@@ -9,8 +9,14 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +44,47 @@ def read_image(path: str | Path) -> np.ndarray:
     # One read of a regular file within the limit: a FIFO or a device named like an image is refused, not read.
     data = read_file(path.parent, path.name, limit=MAX_IMAGE_FILE_BYTES, what="image file", error=SourceError,
                      follow=True)
-    with quiet_opencv():  # an image above OpenCV's pixel limit is refused with a [ WARN ] line of its own
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    try:
+        with quiet_opencv(), image_library_output_dropped():
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:  # e.g. the pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS) asserted
+        bgr = None
     if bgr is None:
         raise ImageError(f"expected an image OpenCV can decode ({', '.join(IMAGE_SUFFIXES)}) of at most "
                          f"{MAX_FRAME_PIXELS / 1e6:.1f} megapixels, got undecodable {path.name!r}")
     check_frame_size((bgr.shape[1], bgr.shape[0]), f"image ({path.name})", ImageError)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+# What the image libraries under OpenCV print themselves, from C, straight to stderr (a file that fails
+# to decode is one ImageError instead; one that decodes needs no warning about its colour profile).
+_IMAGE_LIBRARY_LINE = re.compile(rb"^(libpng (error|warning)|Premature end of JPEG|Corrupt JPEG data|JPEG datastream|"
+                                 rb"Invalid JPEG|Warning: |TIFFRead|TIFFFetch|\w+: Not a TIFF|libtiff)")
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def image_library_output_dropped() -> Iterator[None]:
+    """Hold file descriptor 2 while an image decodes; write back all but the image libraries' own lines."""
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all
+            yield
+            return
+        with tempfile.TemporaryFile() as held:
+            sys.stderr.flush()
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                held.seek(0)
+                kept = [ln for ln in held.read().splitlines(keepends=True) if not _IMAGE_LIBRARY_LINE.match(ln)]
+                if kept:
+                    os.write(2, b"".join(kept))
 
 
 def image_paths(spec: str) -> list[Path]:
