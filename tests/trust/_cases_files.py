@@ -6,8 +6,18 @@ from pathlib import Path
 
 from _cases_models import frames, run
 from _corpus import Case
-from _forge import clone, edit_manifest, fifo, flip_byte, random_file, raw_manifest, zip_dir, zip_entries, \
-    zip_lying_size, zip_symlink
+from _forge import (
+    clone,
+    edit_manifest,
+    fifo,
+    flip_byte,
+    random_file,
+    raw_manifest,
+    zip_dir,
+    zip_entries,
+    zip_lying_size,
+    zip_symlink,
+)
 
 ART = ("artifacts", "jetson-orin")
 CACHE = ".cache/edgevision/bundles/*"

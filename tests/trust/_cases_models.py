@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 from _corpus import Case
 from _forge import (
-    bundle,
     clone,
     copy_ir,
     cut,
@@ -24,7 +23,6 @@ from _forge import (
     random_file,
     vi,
 )
-
 
 RED = "0"  # a bare model's classes have no names: the red one is class 0
 

@@ -5,10 +5,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import _forge
 import _onnx_models
+import pytest
 
 
 @dataclass
