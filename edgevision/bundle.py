@@ -127,7 +127,7 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
         decoder = decoder_config(decoder["type"], decoder)
         section = data.get("input") or {}
         _check_keys(section, INPUT_KEYS, f"input of {where}")
-        check_input_section(section, where, ManifestError)
+        check_input_section(section, f"input of {where}", ManifestError)
         fmt = InputFormat(**_input_kwargs(section))
     except ManifestError:
         raise

@@ -294,9 +294,8 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
                             check_labels=check_labels, **model_info)
     task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)
     fmt = InputFormat(**fmt_kwargs)
-    opts = target_options(target) if target not in ("auto", None) else {}
-    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
-    be = open_backend(path, backend=backend or opts.pop("backend", None), input_size=fmt.size, **opts)
+    opts = runtime_options(target_options(target) if target not in ("auto", None) else {}, backend, threads, device)
+    be = open_backend(path, input_size=fmt.size, **opts)
     dtype = dtype or guess_decoder(task, be.outputs)
     spec = decoder_spec(dtype)
     if task is not None and spec.task != task:
@@ -308,15 +307,26 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
                  artifact={"file": str(path), "target": None if target == "auto" else target})
 
 
+def runtime_options(profile: dict[str, Any], backend: str | None, threads: int | None,
+                    device: str | None) -> dict[str, Any]:
+    """``open_backend``'s options: the profile's, unless ``backend`` names another runtime (then only its threads),
+    with ``threads`` and ``device`` given by the caller on top."""
+    opts = dict(profile)
+    if backend is not None and opts.get("backend") not in (None, backend):
+        opts = {k: v for k, v in opts.items() if k == "threads"}  # device, providers, delegate are the profile's runtime's
+    opts["backend"] = backend or opts.get("backend")
+    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
+    return opts
+
+
 def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str | None,
                  device: str | None, check_labels: bool, **overrides: Any) -> Model:
     manifest: Manifest = read_manifest(path)
     target_id, reason = choose_artifact(manifest, target)
     artifact = manifest.artifacts[target_id]
     file = verify_artifact(path, artifact)
-    opts = target_options(target_id, artifact.format)
-    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
-    be = open_backend(file, backend=backend or opts.pop("backend", None), input_size=manifest.input.size, **opts)
+    opts = runtime_options(target_options(target_id, artifact.format), backend, threads, device)
+    be = open_backend(file, input_size=manifest.input.size, **opts)
     decoder = dict(manifest.decoder)
     unknown = sorted(set(overrides) - set(decoder))
     if unknown:

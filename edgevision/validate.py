@@ -102,8 +102,7 @@ def expect(ok: bool, key: str, where: str, expected: str, got: Any, error: type[
 
 
 def check_input_section(section: Mapping[str, Any], where: str, error: type[EdgeVisionError]) -> None:
-    """The types and ranges of a manifest's ``input`` section (its keys are checked by the caller)."""
-    where = f"input of {where}"
+    """The types and ranges of a manifest's ``input`` section, in ``where`` (its keys are checked by the caller)."""
     size = section.get("size")
     expect(size is None or (isinstance(size, list) and len(size) == 2 and all(is_int(v, 1, MAX_INPUT_SIDE) for v in size)),
            "size", where, f"null or [width, height] of integers from 1 to {MAX_INPUT_SIDE}", size, error)
