@@ -245,6 +245,14 @@ def bundle_cases(kit, w: Path) -> list[Case]:
     cases.append(Case("bundle/no-manifest", run(empty, red), error=r"expected manifest.json in bundle"))
     cases.append(Case("bundle/unknown-target", run(kit.b_onnx, red, "--target", "rpi5"),
                       error=r"expected an artifact for target 'rpi5'"))
+    cases.append(Case("bundle/backend-openvino-runs-the-onnx", run(kit.b_onnx, red, "--backend", "openvino"),
+                      check=frames(1, "red")))
+    cases.append(Case("bundle/backend-litert-cannot-read-onnx", run(kit.b_onnx, red, "--backend", "litert"),
+                      error=r"expected a file that litert reads"))
+    b = clone(kit.b_tfl, w / "coral")
+    edit_manifest(b, lambda d: d["artifacts"].update({"coral-usb": {**d["artifacts"]["cpu"], "format": "edgetpu-tflite"}}))
+    cases.append(Case("bundle/coral-without-libedgetpu", run(b, red, "--target", "coral-usb"),
+                      error=r"expected the Edge TPU runtime library libedgetpu"))
     b = clone(kit.b_onnx, w / "labels_mismatch")
     edit_manifest(b, lambda d: d.update(labels=["red", "green"]))
     cases.append(Case("bundle/labels-mismatch", run(b, red), error=r"expected 3 labels for the model's 3 classes"))
