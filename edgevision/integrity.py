@@ -164,19 +164,19 @@ def _checked(bundle: Path, entry: Mapping[str, Any], what: str) -> bytes:
     name = plain_name(entry.get("file"), f"'file' of {what}")
     size = entry.get("size")
     limit = size if isinstance(size, int) and 0 <= size <= MAX_MODEL_FILE_BYTES else MAX_MODEL_FILE_BYTES
-    try:  # for the message only: the read below enforces the size whatever happens meanwhile
+    expected = str(entry.get("sha256", ""))
+    changed = "(the file changed after the bundle was written)"
+    try:  # a size that differs needs no hash (and a file larger than the manifest says is not read at all)
         found = os.stat(bundle / name, follow_symlinks=False)
         if isinstance(size, int) and stat.S_ISREG(found.st_mode) and found.st_size != size:
-            raise ManifestError(f"expected {size} bytes in {name} (the manifest says so), got {found.st_size}")
+            raise ManifestError(f"expected sha256 {expected[:12]}… ({size} bytes) for {name}, got "
+                                f"{found.st_size} bytes {changed}")
     except OSError:
         pass
     data = read_file(bundle, name, limit=limit, what=what, error=ManifestError, place=f"in bundle {str(bundle)!r}")
-    digest, expected = sha256(data), str(entry.get("sha256", ""))
-    if digest != expected:
-        raise ManifestError(f"expected sha256 {expected[:12]}… for {name}, got {digest[:12]}… (the file changed "
-                            f"after the bundle was written)")
-    if isinstance(size, int) and size != len(data):
-        raise ManifestError(f"expected {size} bytes in {name}, got {len(data)}")
+    digest = sha256(data)
+    if digest != expected or (isinstance(size, int) and size != len(data)):
+        raise ManifestError(f"expected sha256 {expected[:12]}… for {name}, got {digest[:12]}… {changed}")
     return data
 
 
