@@ -106,7 +106,8 @@ def brightness_task():
 def test_the_builtin_tasks_and_their_decoders():
     assert task_names() == ("classification", "detection", "segmentation") == tuple(t.value for t in Task)
     assert TASKS[Task.DETECTION] is task_spec("detection") and task_spec("detection").float_head
-    assert decoder_names("detection") == ("ssd", "yolo") and decoder_spec("yolo").task == "detection"
+    assert decoder_names("detection") == ("ssd", "yolo", "yolo-objectness", "yolo-end2end")
+    assert decoder_spec("yolo").task == "detection"
     with pytest.raises(UserInputError, match="expected a task among classification, detection, segmentation"):
         task_spec("pose")
     with pytest.raises(UserInputError, match="expected a new task name, got 'detection'"):
@@ -156,5 +157,6 @@ def test_the_toy_task_has_its_fidelity_metric(brightness_task, tmp_path):
 def test_unregistered_results_and_decoders_are_named():
     with pytest.raises(UserInputError, match="expected a result of a registered task"):
         spec_of_result(Brightness(0.5))
-    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, classification, segmentation"):
+    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-objectness, yolo-end2end, "
+                                             "classification, segmentation"):
         decoder_spec("brightness")
