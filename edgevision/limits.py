@@ -142,24 +142,26 @@ def check_tensor(name: str, shape: Iterable[int], *, image_input: bool = False, 
                              f"got {dims}")
 
 
-def check_zip(infos: Sequence[zipfile.ZipInfo], name: str) -> None:
-    """Entry count, total inflated size and per-entry compression ratio of a bundle zip, from its directory.
+def check_zip(infos: Sequence[zipfile.ZipInfo], name: str, *, what: str = "bundle archive",
+              error: type[EdgeVisionError] | None = None) -> None:
+    """Entry count, total inflated size and per-entry compression ratio of a zip, from its directory.
 
     The sizes a zip declares can lie: the extraction also counts the bytes it writes
-    (``edgevision.bundle.extract_bundle``) and stops at ``MAX_ZIP_BYTES``.
+    (``edgevision.archive.extract_bundle``) and stops at ``MAX_ZIP_BYTES``. ``what`` names the
+    zip in errors ("bundle archive", "zip appended to the model"); ``error``: ManifestError by default.
     """
     from .errors import ManifestError
 
+    fail = error or ManifestError
     if len(infos) > MAX_ZIP_ENTRIES:
-        raise ManifestError(f"expected a bundle archive of at most {MAX_ZIP_ENTRIES} entries, got {len(infos)} in {name}")
+        raise fail(f"expected a {what} of at most {MAX_ZIP_ENTRIES} entries, got {len(infos)} in {name}")
     total = sum(i.file_size for i in infos)
     if total > MAX_ZIP_BYTES:
-        raise ManifestError(f"expected a bundle archive of at most {MAX_ZIP_BYTES >> 20} MiB unpacked, "
-                            f"got {total >> 20} MiB in {name}")
+        raise fail(f"expected a {what} of at most {MAX_ZIP_BYTES >> 20} MiB unpacked, got {total >> 20} MiB in {name}")
     for i in infos:
         if i.file_size > ZIP_RATIO_FROM and i.file_size > MAX_ZIP_RATIO * max(i.compress_size, 1):
-            raise ManifestError(f"expected entries compressed at most {MAX_ZIP_RATIO}:1 in bundle archive {name}, "
-                                f"got {i.filename!r} at {i.file_size // max(i.compress_size, 1)}:1")
+            raise fail(f"expected entries compressed at most {MAX_ZIP_RATIO}:1 in the {what} {name}, "
+                       f"got {i.filename!r} at {i.file_size // max(i.compress_size, 1)}:1")
 
 
 def json_depth(text: str) -> int:

@@ -62,6 +62,7 @@ OPTION_RULES: dict[str, tuple[Rule, str]] = {
     "label_offset": (lambda v: is_int(v, -65536, 65536), "an integer from -65536 to 65536"),
     "logits": (_optional_bool, "true, false or null"),
     "normalized": (_optional_bool, "true, false or null"),
+    "box_format": (lambda v: v is None or isinstance(v, str), "null or the name of a box format"),
     "class_agnostic": (lambda v: isinstance(v, bool), "true or false"),
     "layout": (lambda v: v is None or (isinstance(v, str) and v.upper() in ("NHWC", "NCHW")), "NHWC, NCHW or null"),
     "outputs": (_ssd_outputs, "null or an object of output indices {boxes, classes, scores[, count]} from 0 to 64"),

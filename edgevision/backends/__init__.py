@@ -69,7 +69,7 @@ def open_backend(path: str | Path | ModelBytes, *, backend: str | None = None, *
         return cls(model, **options)  # type: ignore[call-arg]  # every Backend takes (path, **options)
     copy = private_copy(model, owner=model)  # the backend opens the copy; it lives as long as the backend
     opened: Backend = cls(copy, **options)  # type: ignore[call-arg]
-    opened._private_model = model  # type: ignore[attr-defined]
+    opened.model_bytes = model
     return opened
 
 

@@ -59,6 +59,7 @@ class Backend(ABC):
     runtime_errors: tuple[type[BaseException], ...] = (RuntimeError,)
 
     path: Path
+    model_bytes: Any  # edgevision.integrity.ModelBytes: the checked bytes it runs (a profiler reads these, not path)
     device: str
     threads: int | None
     inputs: Sequence[TensorSpec]

@@ -112,7 +112,7 @@ class LiteRTBackend(Backend):
         self.threads = int(threads) if threads else default_threads()
         delegates = [load_edgetpu_delegate(module, device)] if wants_tpu else []
         self.device = "edgetpu" if wants_tpu else "CPU"
-        self._model = model  # the checked bytes the interpreter runs: kept alive as long as it is
+        self.model_bytes = model  # the checked bytes the interpreter runs: kept alive as long as it is
         try:
             self._interp = module.Interpreter(
                 model_content=model.data, num_threads=self.threads, experimental_delegates=delegates or None

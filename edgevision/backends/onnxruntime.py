@@ -63,6 +63,14 @@ def wanted_providers(providers: Sequence[str] | None, device: str | None) -> lis
     return list(providers or (GPU_PROVIDERS if chosen == "GPU" else CPU_PROVIDERS))
 
 
+def external_data_in_memory(options: Any, model: ModelBytes) -> None:
+    """Give a session the checked bytes of every external data file the model names, so it opens none of them."""
+    if model.external:
+        names = list(model.external)
+        buffers = [model.external[n] for n in names]
+        options.add_external_initializers_from_files_in_memory(names, buffers, [len(b) for b in buffers])
+
+
 def runtime_errors() -> tuple[type[BaseException], ...]:
     """What ONNX Runtime raises for a model it cannot load or run: its own exception types (none derive from
     RuntimeError), and the RuntimeError/ValueError of its Python layer."""
@@ -89,7 +97,7 @@ class ONNXRuntimeBackend(Backend):
     ) -> None:
         wanted = wanted_providers(providers, device)
         ort = _ort()
-        model = as_model_bytes(path)
+        model = self.model_bytes = as_model_bytes(path)
         self.path = model.path
         self.runtime_errors = runtime_errors()
         available = ort.get_available_providers()
@@ -100,10 +108,7 @@ class ONNXRuntimeBackend(Backend):
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 4  # fatal only: a failure is raised, and said once, as a ModelFileError
-        if model.external:  # the checked bytes of every external data file the model names, not the files again
-            names = list(model.external)
-            buffers = [model.external[n] for n in names]
-            options.add_external_initializers_from_files_in_memory(names, buffers, [len(b) for b in buffers])
+        external_data_in_memory(options, model)
         try:
             self._session = ort.InferenceSession(model.data, sess_options=options, providers=chosen)
             self.inputs = [self._spec(a, input_size) for a in self._session.get_inputs()]

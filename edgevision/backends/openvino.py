@@ -118,7 +118,7 @@ class OpenVINOBackend(Backend):
         precision_hint: str | None = None,
     ) -> None:
         ov = _openvino()
-        source = as_model_bytes(path)
+        source = self.model_bytes = as_model_bytes(path)
         self.path = source.path
         self.requested_device = (device or "CPU").upper()
         core = ov.Core()

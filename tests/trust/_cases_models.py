@@ -173,8 +173,48 @@ def model_cases(kit, w: Path) -> list[Case]:
                                                           "--no-check-labels"), check=frames(1)))
     cases.append(Case("model/labels-match", run(kit.colour_onnx, red, "--labels", _labels(w, ["red", "green", "blue"])),
                       check=frames(1, "red")))
+    cases += metadata_cases(kit, w / "metadata")
     cases.append(Case("model/tflite-ok", run(kit.cls_tflite, red), check=frames(1)))
     cases.append(Case("model/ir-ok", run(kit.colour_xml, red), check=frames(1)))
+    return cases
+
+
+def _appended(tflite: Path, dest: Path, entries: dict[str, bytes]) -> Path:
+    """A .tflite with a zip appended, as TFLite Support and Ultralytics pack their metadata."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    dest.write_bytes(tflite.read_bytes() + buf.getvalue())
+    return dest
+
+
+def metadata_cases(kit, w: Path) -> list[Case]:
+    """The metadata a model file carries (read before the runtime opens it) is untrusted input too."""
+    red, cases = kit.red, []
+    w.mkdir(parents=True, exist_ok=True)
+    deep_yaml = copy_ir(kit.colour_xml, w / "deep_yaml")
+    (deep_yaml.parent / "metadata.yaml").write_text("names: " + "[" * 100000 + "]" * 100000 + "\n")
+    big_yaml = copy_ir(kit.colour_xml, w / "big_yaml")
+    (big_yaml.parent / "metadata.yaml").write_text("# " + "x" * (5 << 20) + "\n")
+    fifo_yaml = copy_ir(kit.colour_xml, w / "fifo_yaml")
+    fifo(fifo_yaml.parent / "metadata.yaml")
+    deep_rt = copy_ir(kit.colour_xml, w / "deep_rt_info")
+    deep_rt.write_text(deep_rt.read_text().replace("<rt_info>", "<rt_info>" + "<a>" * 5000 + "</a>" * 5000, 1))
+    bomb = _appended(kit.cls_tflite, w / "bomb.tflite", {"labels.txt": b"\0" * (64 << 20)})
+    deep_json = _appended(kit.cls_tflite, w / "deep_json.tflite",
+                          {"metadata.json": b"[" * 100000 + b"]" * 100000})
+    cases += [
+        Case("model/metadata-yaml-100000-deep", run(deep_yaml, red), error=r"(nested|YAML)"),
+        Case("model/metadata-yaml-5-mib", run(big_yaml, red), error=r"at most 4194304 bytes"),
+        Case("model/metadata-yaml-fifo-is-not-read", run(fifo_yaml, red), check=frames(1), timeout=30),
+        Case("model/ir-rt-info-5000-deep", run(deep_rt, red), error=r"(rt_info|expected)"),
+        Case("model/tflite-appended-zip-bomb", run(bomb, red), error=r"compressed at most 200:1 in the zip appended"),
+        Case("model/tflite-appended-json-100000-deep", run(deep_json, red), error=r"nested at most 32 deep"),
+    ]
     return cases
 
 
