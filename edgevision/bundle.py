@@ -155,7 +155,9 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
         artifacts[target] = Artifact(**{k: v for k, v in entry.items() if v is not None})
     source = data.get("source") or {}
     _check_keys(source, SOURCE_KEYS, f"source of {where}")
-    check_strings(source, SOURCE_KEYS, f"source of {where}", ManifestError)
+    check_strings(source, ("file", "sha256", "format"), f"source of {where}", ManifestError)
+    if not isinstance(source.get("metadata", {}), Mapping):
+        raise ManifestError(f"expected an object for 'metadata' in source of {where}, got {source['metadata']!r}")
     return Manifest(task=task, decoder=decoder, labels=labels, input=fmt, artifacts=artifacts,
                     name=data.get("name", ""), source=source, created=data.get("created", ""),
                     edgevision=data.get("edgevision", ""))

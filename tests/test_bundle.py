@@ -158,5 +158,5 @@ def test_a_manifest_written_before_box_format_still_reads():
     from edgevision.bundle import parse_manifest
 
     data = {"schema": 1, "task": "detection", "decoder": {"type": "yolo", "normalized": True},
-            "artifacts": {"cpu": {"file": "m.tflite", "format": "tflite", "precision": "fp32", "sha256": "0"}}}
+            "artifacts": {"cpu": {"file": "m.tflite", "format": "tflite", "precision": "fp32", "sha256": "0" * 64}}}
     assert parse_manifest(data).decoder["box_format"] == "normalized"

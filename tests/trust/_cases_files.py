@@ -91,6 +91,7 @@ EDITS = [
     ("task-unknown", _set("task", "pose"), r"expected task among"),
     ("name-a-list", _set("name", ["x"]), r"'name' .* a string"),
     ("source-a-string", _set("source", "x"), r"expected an object for source"),
+    ("source-metadata-a-string", _set("source", {"metadata": "x"}), r"an object for 'metadata' in source"),
     ("unknown-key", _set("extra", 1), r"unknown key 'extra'"),
     ("no-decoder", _pop("decoder"), r"expected key 'decoder'"),
 ]
