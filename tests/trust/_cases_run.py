@@ -179,6 +179,9 @@ def option_cases(kit, w: Path) -> list[Case]:
                                     "-o", "/proc/edgevision/bundle"], r"directory the bundle can be written in"),
         "convert-missing-model": (["convert", w / "none.keras", "--target", "cpu", "-o", w / "b"], r"expected"),
         "unknown-flag": ([*base, "--frobnicate"], r"unrecognized arguments"),
+        "publish-not-mqtt": ([*base, "--publish", "ftp://broker/topic"], r"expected --publish mqtt://"),
+        "publish-port-99999": ([*base, "--publish", "mqtt://broker:99999/t"], r"a port 1-65535"),
+        "publish-no-host": ([*base, "--publish", "mqtt://"], r"with a broker host"),
     }
     for name, (argv, error) in bad.items():
         absent = [outdir] if name == "output-dir-missing-source" else []
