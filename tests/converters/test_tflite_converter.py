@@ -215,9 +215,9 @@ def test_bad_job_settings_are_conversion_errors(sources, calibration, make_job, 
 
 
 def test_unsupported_source_kind_and_dynamic_shape_are_refused(sources, make_job, tmp_path):
-    onnx = dataclasses.replace(sources["classifier"], kind="onnx", _cache={})
-    with pytest.raises(ConversionError, match="expected a keras or savedmodel source for TFLite, got 'onnx'"):
-        get_converter("tflite").convert(make_job(onnx, "cpu", "fp32"))
+    frozen = dataclasses.replace(sources["classifier"], kind="tf-frozen", _cache={})
+    with pytest.raises(ConversionError, match="expected a keras or savedmodel source for TFLite, got 'tf-frozen'"):
+        get_converter("tflite").convert(make_job(frozen, "cpu", "fp32"))
     unknown = dataclasses.replace(sources["classifier"], input_shape=(1, -1, -1, 3), dynamic=True, _cache={})
     with pytest.raises(ConversionError, match=r"expected a static input shape .* got \(1, -1, -1, 3\)"):
         get_converter("tflite").convert(make_job(unknown, "cpu", "fp32"))
