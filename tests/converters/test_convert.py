@@ -135,8 +135,9 @@ def test_max_drop_fails_a_conversion_calibrated_on_the_wrong_data(tmp_path):
     write_shapes_dataset(tmp_path / "val", "classification", 40, 64, seed=41)
     wrong = np.random.default_rng(0).uniform(0, 3, (32, 64, 64, 3)).astype(np.float32)
     np.save(tmp_path / "wrong.npy", wrong)
+    # Full integer (no mixed-precision retries): float layers cannot undo a wrong input range anyway.
     r = cli(model, "--target", "rpi5", "--calibration", "wrong.npy", "--validation", "val", "--max-drop", "0.05",
-            "-o", "bundle", cwd=tmp_path)
+            "--no-mixed-precision", "-o", "bundle", cwd=tmp_path)
     errors = [line for line in r.stderr.splitlines() if "error" in line]
     assert r.returncode == 4, r.stderr[-2000:]
     assert len(errors) == 1 and "--max-drop 0.05" in errors[0] and "no bundle written" in errors[0], errors
@@ -174,7 +175,8 @@ def test_a_drop_over_0_05_is_flagged_without_max_drop(tmp_path):
 
     write_shapes_dataset(tmp_path / "val", "classification", 40, 64, seed=41)
     np.save(tmp_path / "wrong.npy", np.random.default_rng(0).uniform(0, 3, (32, 64, 64, 3)).astype(np.float32))
-    r = cli(model, "--target", "rpi5", "--calibration", "wrong.npy", "--validation", "val", "-o", "bundle", cwd=tmp_path)
+    r = cli(model, "--target", "rpi5", "--calibration", "wrong.npy", "--validation", "val", "--no-mixed-precision",
+            "-o", "bundle", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "⚠ over 0.05" in r.stdout and "warning: rpi5: int8 artifact drop" in r.stderr
     fidelity = read_manifest(tmp_path / "bundle").artifacts["rpi5"].fidelity

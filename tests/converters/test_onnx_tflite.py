@@ -99,6 +99,14 @@ def test_the_detector_keeps_its_boxes_on_every_int8_target(converted):
     for target, f in fid.items():
         assert f["source_map50_95"] - f["map50_95"] <= 0.05, (target, f)
         assert abs(f["coco_map50"] - f["map50"]) <= 0.02, (target, f)  # pycocotools cross-checks our mAP@0.5
+    for target in INT8:  # a build that missed the gate says so, and what it did about it
+        gate = manifest.artifacts[target].converter.get("int8_gate")
+        if gate:
+            assert gate["figure"] == "boxes_kept" and gate["int8"] < 0.98 <= gate["bar"] + 1e-9
+            if target == "coral-usb":
+                assert gate["kept"] == "full int8: edgetpu-tflite takes no float layer"
+            else:
+                assert gate["float_layers"] and gate["mixed"] == fid[target]["boxes_kept"]
     for target in ("rpi5", "coral-usb"):  # the head cut into boxes and scores, each with its own int8 scale
         outputs = manifest.artifacts[target].outputs
         assert sorted(o["shape"][1] for o in outputs) == [3, 4]
