@@ -154,7 +154,7 @@ class InstanceMasks:
             ([[2, 1]], (2, 2))
         """
         masks = np.asarray(masks, bool)
-        n, h, w = masks.shape
+        _, h, w = masks.shape
         origins, bitmaps = [], []
         for m in masks:
             ys, xs = np.nonzero(m)

@@ -251,8 +251,10 @@ async function poll() {
     const per = (o) => Object.entries(o || {}).map(([k, v]) => `${k} ${v}`).join(", ");
     const counts = s.counts || {lines: [], zones: []};
     $("counts").innerHTML = [
-      ...counts.lines.map((l) => `<li data-counter="${l.name}">${l.name}: in ${l.total_in} (${per(l.in)}) · out ${l.total_out} (${per(l.out)})</li>`),
-      ...counts.zones.map((z) => `<li data-counter="${z.name}">${z.name}: ${z.total_current} inside (${per(z.current)}) · entered ${z.total_entered} · exited ${z.total_exited}</li>`),
+      ...counts.lines.map((l) => `<li data-counter="${l.name}">${l.name}: in ${l.total_in} (${per(l.in)})`
+        + ` · out ${l.total_out} (${per(l.out)})</li>`),
+      ...counts.zones.map((z) => `<li data-counter="${z.name}">${z.name}: ${z.total_current} inside`
+        + ` (${per(z.current)}) · entered ${z.total_entered} · exited ${z.total_exited}</li>`),
     ].join("");
     $("status").textContent = "";
   } catch (e) {

@@ -8,7 +8,7 @@ counts. Detections, instance masks and poses are all tracked alike (each is a
 Example:
     >>> from edgevision.results import Detections
     >>> tracking = Tracking(lines=[[(0, 50), (100, 50)]], zones=[[(0, 0), (100, 0), (100, 40), (0, 40)]])
-    >>> for y in (30, 40, 50, 60, 70):
+    >>> for y in (30, 40, 50, 60, 70, 80):
     ...     out = tracking(Detections(np.array([[40, y - 20, 60, y + 20]]), np.array([0.9]), np.array([0]), ("car",)))
     >>> out.tracker_id.tolist(), tracking.counts()["lines"][0]["in"], tracking.counts()["zones"][0]["exited"]
     ([1], {'car': 1}, {'car': 1})
@@ -40,8 +40,10 @@ class Tracking:
         """``result`` with track ids, only the detections on confirmed tracks; the counters updated."""
         tracked = self.tracker.update(result)
         self.frames += 1
-        for counter in self.counters:
-            counter.update(tracked, self.frames)
+        if self.counters:
+            smooth = self.tracker.filtered_boxes()  # the tracks' Kalman boxes: steadier anchors than the detections
+            for counter in self.counters:
+                counter.update(tracked, self.frames, smooth)
         return tracked
 
     def counts(self) -> dict[str, Any]:

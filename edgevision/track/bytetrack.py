@@ -7,7 +7,9 @@ which keeps an object through occlusion when its score dips; tentative tracks (s
 once) are matched last; unmatched high-score detections start tentative tracks, which
 are confirmed (and given an id) when seen again; a track lost for more than
 ``track_buffer`` frames (at 30 fps; scaled by ``frame_rate``) is forgotten. The
-thresholds are ByteTrack's published defaults.
+thresholds are ByteTrack's published defaults. With ``class_aware`` (the default) a track
+only takes detections of its own class, as ByteTrack tracks each class of a multi-class
+benchmark (BDD100K) apart: two objects of different classes crossing cannot swap ids.
 
 Tracks live in a few numpy arrays, never in objects per track, and forgotten ones
 are dropped at once (unlike the reference code's ever-growing ``removed_stracks``), so
@@ -51,11 +53,11 @@ class ByteTrack:
 
     def __init__(self, *, high_threshold: float = 0.5, low_threshold: float = 0.1,
                  new_track_threshold: float = 0.6, match_threshold: float = 0.8, track_buffer: int = 30,
-                 frame_rate: float = 30.0, fuse_score: bool = True) -> None:
+                 frame_rate: float = 30.0, fuse_score: bool = True, class_aware: bool = True) -> None:
         self.high_threshold, self.low_threshold = float(high_threshold), float(low_threshold)
         self.new_track_threshold, self.match_threshold = float(new_track_threshold), float(match_threshold)
-        self.fuse_score = fuse_score
-        self.max_lost = max(1, int(round(frame_rate / 30.0 * track_buffer)))
+        self.fuse_score, self.class_aware = fuse_score, class_aware
+        self.max_lost = max(1, round(frame_rate / 30.0 * track_buffer))
         self.frame = 0
         self.next_id = 1
         self.mean = np.zeros((0, 8))
@@ -64,6 +66,9 @@ class ByteTrack:
         self.state = np.zeros(0, np.int8)
         self.first = np.zeros(0, np.int64)  # frame first seen
         self.last = np.zeros(0, np.int64)  # frame last matched
+        self.cls = np.zeros(0, np.int64)  # class of the last matched detection
+        self._det_cls = np.zeros(0, np.int64)  # this frame's detection classes
+        self._out_ids = np.zeros(0, np.int64)  # the ids step() returned last
 
     def __len__(self) -> int:
         """Tracks kept now: tracked, tentative and recently lost (bounded by the objects in view and the buffer)."""
@@ -76,16 +81,18 @@ class ByteTrack:
 
     def update(self, detections: Any) -> Any:
         """The detections that belong to confirmed tracks, with ``tracker_id`` set (same type as given)."""
-        index, ids = self.step(detections.xyxy, detections.confidence)
+        index, ids = self.step(detections.xyxy, detections.confidence, detections.class_id)
         tracked = detections[index]
         tracked.tracker_id = ids
         return tracked
 
-    def step(self, xyxy: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def step(self, xyxy: np.ndarray, score: np.ndarray, class_id: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One frame: (indices of the detections on confirmed tracks, their track ids), in detection order."""
         self.frame += 1
         xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
         score = np.asarray(score, np.float64).reshape(-1)
+        cls = np.zeros(len(score), np.int64) if class_id is None else np.asarray(class_id, np.int64).reshape(-1)
+        self._det_cls = cls  # read by _match
         high = np.flatnonzero(score >= self.high_threshold)
         low = np.flatnonzero((score >= self.low_threshold) & (score < self.high_threshold))
         if len(self):
@@ -121,6 +128,7 @@ class ByteTrack:
                                                               kalman.xyxy_to_xyah(xyxy[d_idx]))
             self.state[t_idx] = TRACKED
             self.last[t_idx] = self.frame
+            self.cls[t_idx] = cls[d_idx]
             new_ids = t_idx[self.ids[t_idx] == 0]  # tentative tracks seen a second time: confirmed now
             self.ids[new_ids] = np.arange(self.next_id, self.next_id + len(new_ids))
             self.next_id += len(new_ids)
@@ -131,14 +139,22 @@ class ByteTrack:
         keep &= ~((self.state == LOST) & (self.frame - self.last > self.max_lost))
         keep &= self._duplicates_kept()
         self._keep(keep)
-        self._start(xyxy[high[score[high] >= self.new_track_threshold]])
+        starting = high[score[high] >= self.new_track_threshold]
+        self._start(xyxy[starting], cls[starting])
         if self.frame == 1:  # ByteTrack confirms the first frame's tracks at once
             self.ids[:] = np.arange(self.next_id, self.next_id + len(self))
             self.next_id += len(self)
             out_ids = self.ids.copy()
             d_idx = high[score[high] >= self.new_track_threshold]
         order = np.argsort(d_idx, kind="stable")
+        self._out_ids = out_ids[order]
         return d_idx[order], out_ids[order]
+
+    def filtered_boxes(self) -> np.ndarray:
+        """(n, 4) the Kalman-filtered boxes of the tracks ``step`` just returned, in the same order."""
+        where = {int(t): i for i, t in enumerate(self.ids.tolist())}
+        rows = [where[int(t)] for t in self._out_ids.tolist()]
+        return kalman.xyah_to_xyxy(self.mean[rows]) if rows else np.zeros((0, 4))
 
     def _match(self, tracks: np.ndarray, boxes: np.ndarray, dets: np.ndarray, xyxy: np.ndarray, score: np.ndarray,
                limit: float, fuse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,6 +164,8 @@ class ByteTrack:
         similarity = _iou(boxes[tracks], xyxy[dets])
         if fuse:
             similarity = similarity * score[dets][None, :]
+        if self.class_aware:
+            similarity = np.where(self.cls[tracks][:, None] == self._det_cls[dets][None, :], similarity, 0.0)
         m, rest_tracks, rest_dets = linear_assignment(1.0 - similarity, limit)
         return np.stack([tracks[m[:, 0]], dets[m[:, 1]]], axis=1), rest_tracks, rest_dets
 
@@ -169,8 +187,9 @@ class ByteTrack:
             return
         self.mean, self.cov, self.ids = self.mean[keep], self.cov[keep], self.ids[keep]
         self.state, self.first, self.last = self.state[keep], self.first[keep], self.last[keep]
+        self.cls = self.cls[keep]
 
-    def _start(self, xyxy: np.ndarray) -> None:
+    def _start(self, xyxy: np.ndarray, cls: np.ndarray) -> None:
         """Tentative tracks for new high-score detections."""
         if not len(xyxy):
             return
@@ -181,3 +200,4 @@ class ByteTrack:
         self.state = np.concatenate([self.state, np.full(n, TRACKED, np.int8)])
         frames = np.full(n, self.frame, np.int64)
         self.first, self.last = np.concatenate([self.first, frames]), np.concatenate([self.last, frames])
+        self.cls = np.concatenate([self.cls, cls])

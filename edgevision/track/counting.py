@@ -13,13 +13,18 @@ the middle of its bottom edge, where a person or car meets the ground).
   ``exited`` count moves from outside to inside and back (an object first seen inside
   has not entered).
 
-Counts are per class label. What a counter remembers per track is dropped once the track
-is unseen for ``forget`` frames, so memory stays bounded over an endless stream.
+A change of side (or of inside/outside) counts once the anchor has been on the new side
+for ``min_frames`` frames in a row (2 by default): a box that jitters across a line or a
+zone's edge for a single frame is not counted, while one that goes on across is, a frame
+later. The ``Tracking`` stage anchors on the tracker's filtered box, which jitters less
+than the detection. Counts are per class label. What a counter remembers per track is
+dropped once the track is unseen for ``forget`` frames, so memory stays bounded over an
+endless stream.
 
 Example:
     >>> from edgevision.results import Detections
     >>> line = LineCounter([(0, 50), (100, 50)])
-    >>> for frame, y in enumerate((30, 45, 55, 70)):
+    >>> for frame, y in enumerate((30, 45, 55, 70, 80)):
     ...     d = Detections(np.array([[40, y - 5, 60, y + 5]]), np.array([0.9]), np.array([0]), ("car",),
     ...                    tracker_id=np.array([7]))
     ...     line.update(d, frame)
@@ -62,18 +67,21 @@ class _Counter:
 
     closed = False
 
-    def __init__(self, points: Any, *, name: str | None, anchor: str, forget: int, minimum: int, what: str) -> None:
+    def __init__(self, points: Any, *, name: str | None, anchor: str, forget: int, minimum: int, what: str,
+                 min_frames: int) -> None:
         if anchor not in ANCHORS:
             raise UserInputError(f"expected anchor among {', '.join(ANCHORS)}, got {anchor!r}")
+        if int(min_frames) < 1:
+            raise UserInputError(f"expected min_frames of at least 1, got {min_frames}")
         self.points = _points(points, minimum, what)
-        self.name, self.anchor, self.forget = name, anchor, int(forget)
-        self._memory: dict[int, tuple] = {}  # track id -> (state..., last frame seen)
+        self.name, self.anchor, self.forget, self.min_frames = name, anchor, int(forget), int(min_frames)
+        self._memory: dict[int, list] = {}  # track id -> [state..., last frame seen]
         self._frame = 0
 
-    def _tracks(self, tracked: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def _tracks(self, tracked: Any, boxes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
         if tracked.tracker_id is None:
             raise UserInputError("expected tracked detections (tracker_id set: track=True / --track), got untracked ones")
-        return tracked.tracker_id, anchors_of(tracked.xyxy, self.anchor), tracked.names
+        return tracked.tracker_id, anchors_of(tracked.xyxy if boxes is None else boxes, self.anchor), tracked.names
 
     def _forget_old(self, frame: int) -> None:
         self._frame = frame
@@ -90,8 +98,10 @@ class _Counter:
 class LineCounter(_Counter):
     """Crossings of the segment ``points`` [(x1, y1), (x2, y2)] per class, both ways (see the module docstring)."""
 
-    def __init__(self, points: Any, *, name: str | None = None, anchor: str = "center", forget: int = 300) -> None:
-        super().__init__(points, name=name, anchor=anchor, forget=forget, minimum=2, what="a counting line")
+    def __init__(self, points: Any, *, name: str | None = None, anchor: str = "center", forget: int = 300,
+                 min_frames: int = 2) -> None:
+        super().__init__(points, name=name, anchor=anchor, forget=forget, minimum=2, what="a counting line",
+                         min_frames=min_frames)
         if len(self.points) != 2 or np.allclose(self.points[0], self.points[1]):
             raise UserInputError(f"expected a counting line of two distinct points, got {self.points.tolist()}")
         self.start, self.direction = self.points[0], self.points[1] - self.points[0]
@@ -102,27 +112,38 @@ class LineCounter(_Counter):
         d = self.direction
         return d[0] * (p[..., 1] - self.start[1]) - d[1] * (p[..., 0] - self.start[0])
 
-    def update(self, tracked: Any, frame: int) -> None:
-        """Count the crossings of this frame's tracked detections."""
-        ids, points, names = self._tracks(tracked)
-        sides = self._side(points)
+    def update(self, tracked: Any, frame: int, boxes: np.ndarray | None = None) -> None:
+        """Count the crossings of this frame's tracked detections (anchored on ``boxes`` when given)."""
+        ids, points, names = self._tracks(tracked, boxes)
+        sides = np.sign(self._side(points))
         memory = self._memory
         for i, (tid, side) in enumerate(zip(ids.tolist(), sides.tolist())):
-            before = memory.get(tid)
-            if side == 0.0:  # on the line: keep the side it came from
-                if before is not None:
-                    memory[tid] = (before[0], points[i, 0], points[i, 1], frame)
+            x, y = float(points[i, 0]), float(points[i, 1])
+            m = memory.get(tid)
+            if m is None:
+                if side != 0.0:  # [side, last point on it, the other side's first point and run length, frame]
+                    memory[tid] = [side, x, y, 0.0, 0.0, 0, frame]
                 continue
-            if before is not None and before[0] * side < 0 and self._meets(before, points[i], side):
-                (self.crossed_in if before[0] < 0 else self.crossed_out)[names[i]] += 1
-            memory[tid] = (side, points[i, 0], points[i, 1], frame)
+            m[-1] = frame
+            if side == 0.0:  # on the line: neither side yet
+                continue
+            if side == m[0]:
+                m[1], m[2], m[5] = x, y, 0
+                continue
+            if m[5] == 0:
+                m[3], m[4] = x, y
+            m[5] += 1
+            if m[5] >= self.min_frames:
+                if self._meets((m[1], m[2]), (m[3], m[4])):
+                    (self.crossed_in if m[0] < 0 else self.crossed_out)[names[i]] += 1
+                memory[tid] = [side, x, y, 0.0, 0.0, 0, frame]
         self._forget_old(frame)
 
-    def _meets(self, before: tuple, p: np.ndarray, side: float) -> bool:
-        """Whether the step from the remembered point to ``p`` meets the segment (not its line beside it)."""
-        s0, x0, y0 = before[0], before[1], before[2]
-        f = s0 / (s0 - side)  # where along the step the side changes sign
-        hit = np.array([x0 + (p[0] - x0) * f, y0 + (p[1] - y0) * f])
+    def _meets(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """Whether the step from ``a`` (one side) to ``b`` (the other) meets the segment, not its line beside it."""
+        pa, pb = np.array(a), np.array(b)
+        sa, sb = float(self._side(pa)), float(self._side(pb))
+        hit = pa + (pb - pa) * (sa / (sa - sb))  # where the step changes side
         t = float(np.dot(hit - self.start, self.direction) / np.dot(self.direction, self.direction))
         return 0.0 <= t <= 1.0
 
@@ -144,8 +165,10 @@ class ZoneCounter(_Counter):
 
     closed = True
 
-    def __init__(self, points: Any, *, name: str | None = None, anchor: str = "center", forget: int = 300) -> None:
-        super().__init__(points, name=name, anchor=anchor, forget=forget, minimum=3, what="a zone")
+    def __init__(self, points: Any, *, name: str | None = None, anchor: str = "center", forget: int = 300,
+                 min_frames: int = 2) -> None:
+        super().__init__(points, name=name, anchor=anchor, forget=forget, minimum=3, what="a zone",
+                         min_frames=min_frames)
         self.current: Counter[str] = Counter()
         self.entered: Counter[str] = Counter()
         self.exited: Counter[str] = Counter()
@@ -166,17 +189,25 @@ class ZoneCounter(_Counter):
             cross_x = (xj - xi) * (y - yi) / (yj - yi) + xi
         return (straddles & (x < cross_x)).sum(axis=1) % 2 == 1
 
-    def update(self, tracked: Any, frame: int) -> None:
+    def update(self, tracked: Any, frame: int, boxes: np.ndarray | None = None) -> None:
         """Count this frame's tracked detections in the zone, and those that came in or went out."""
-        ids, points, names = self._tracks(tracked)
+        ids, points, names = self._tracks(tracked, boxes)
         inside = self.contains(points)
         self.current = Counter(n for n, ok in zip(names, inside.tolist()) if ok)
         memory = self._memory
         for tid, name, now in zip(ids.tolist(), names, inside.tolist()):
-            before = memory.get(tid)
-            if before is not None and before[0] != now:
+            m = memory.get(tid)
+            if m is None:
+                memory[tid] = [now, 0, frame]  # [inside or not, frames in a row the other way, frame]
+                continue
+            m[2] = frame
+            if now == m[0]:
+                m[1] = 0
+                continue
+            m[1] += 1
+            if m[1] >= self.min_frames:
                 (self.entered if now else self.exited)[name] += 1
-            memory[tid] = (now, frame)
+                m[0], m[1] = now, 0
         self._forget_old(frame)
 
     def counts(self) -> dict[str, Any]:

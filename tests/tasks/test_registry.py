@@ -159,5 +159,6 @@ def test_the_toy_task_has_its_fidelity_metric(brightness_task, tmp_path):
 def test_unregistered_results_and_decoders_are_named():
     with pytest.raises(UserInputError, match="expected a result of a registered task"):
         spec_of_result(Brightness(0.5))
-    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-seg, yolo-pose, movenet, classification, segmentation"):
+    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-seg, yolo-pose, movenet, "
+                                             "classification, segmentation"):
         decoder_spec("brightness")
