@@ -5,7 +5,8 @@ ranked by confidence over the whole set, each matched greedily to the unmatched 
 of its class and image with the highest similarity if that is >= 0.5), with the box IoU
 replaced by:
 
-- **mask IoU** of the instance masks (``InstanceMasks.iou``);
+- **mask IoU** of the instance masks (``InstanceMasks.iou``); two instances whose masks are
+  both empty (a box with no pixel above the mask threshold) are compared by their boxes;
 - **OKS**, COCO's object keypoint similarity: the mean over the truth's visible keypoints
   of exp(-d^2 / (2 s^2 k^2)), d the distance to the predicted keypoint, s^2 the object's
   area (its box's), k = 2 sigma with COCO's per-keypoint sigmas for 17 keypoints (1/K
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..masks import InstanceMasks
 from ..poses import COCO_SIGMAS, VISIBLE
-from .metrics import average_precision
+from .metrics import average_precision, box_iou
 
 
 def keypoint_sigmas(k: int) -> np.ndarray:
@@ -40,11 +41,11 @@ def keypoint_sigmas(k: int) -> np.ndarray:
 
 def oks(predicted: np.ndarray, truth: np.ndarray, areas: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     """(n, m) OKS of n predicted poses (n, K, >=2) against m true ones (m, K, 3: x, y, visibility > 0 if seen)."""
-    p = np.asarray(predicted, np.float64).reshape(len(predicted), -1, np.shape(predicted)[-1])
-    t = np.asarray(truth, np.float64).reshape(len(truth), -1, np.shape(truth)[-1])
-    out = np.zeros((len(p), len(t)))
-    if not len(p) or not len(t):
+    out = np.zeros((len(predicted), len(truth)))
+    if not len(predicted) or not len(truth):
         return out
+    p = np.asarray(predicted, np.float64)
+    t = np.asarray(truth, np.float64)
     var = (2 * np.asarray(sigmas, np.float64)) ** 2
     d2 = ((p[:, None, :, :2] - t[None, :, :, :2]) ** 2).sum(-1)  # (n, m, K)
     e = d2 / var / (np.asarray(areas, np.float64)[None, :, None] + np.spacing(1)) / 2
@@ -101,9 +102,20 @@ def mask_map50(predictions: Sequence[Any], truth: Sequence[tuple[InstanceMasks, 
     """
     if len(predictions) != len(truth):
         raise ValueError(f"expected predictions and truth for the same images, got {len(predictions)} and {len(truth)}")
-    per_image = [(p.masks.iou(masks), np.asarray(p.confidence, np.float64), np.asarray(p.class_id),
+    per_image = [(_mask_similarity(p, masks), np.asarray(p.confidence, np.float64), np.asarray(p.class_id),
                   np.asarray(classes, np.int64)) for p, (masks, classes) in zip(predictions, truth)]
     return _map(per_image, num_classes, threshold)
+
+
+def _mask_similarity(predicted: Any, masks: InstanceMasks) -> np.ndarray:
+    """Mask IoU; for two empty masks, the IoU of the boxes they were cropped to (0/0 says nothing)."""
+    iou = predicted.masks.iou(masks)
+    empty = (predicted.masks.areas() == 0)[:, None] & (masks.areas() == 0)[None, :]
+    if empty.any():
+        boxes = np.array([[x, y, x + b.shape[1], y + b.shape[0]] for (x, y), b in zip(masks.origins, masks.bitmaps)],
+                         np.float64).reshape(-1, 4)
+        iou = np.where(empty, box_iou(predicted.xyxy, boxes), iou)
+    return iou
 
 
 def oks_map50(predictions: Sequence[Any], truth: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],

@@ -1,10 +1,11 @@
 """Small real Keras models with the output layouts Ultralytics and MoveNet exports have, built in the session.
 
-- ``yolo_seg``: detections ``[1, 4+NC+32, N]`` (cx, cy, w, h in input pixels, sigmoid class scores,
-  32 mask coefficients) and prototypes ``[1, 16, 16, 32]`` (H/4, NHWC: a TFLite export's layout) or,
-  with ``nchw=True``, ``[1, 32, 16, 16]`` (ONNX/OpenVINO's);
-- ``yolo_pose``: ``[1, 4+1+17*3, N]``: box, a person score, 17 keypoints (x, y in input pixels,
-  sigmoid visibility);
+- ``yolo_seg``: detections ``[1, 4+NC+32, N]`` (cx, cy, w, h as fractions of the input, sigmoid
+  class scores, 32 mask coefficients) and prototypes ``[1, 16, 16, 32]`` (H/4, NHWC): a TFLite
+  export's layout; with ``nchw=True`` an ONNX export's: boxes in input pixels and prototypes
+  ``[1, 32, 16, 16]``;
+- ``yolo_pose``: ``[1, 4+1+17*3, N]``: box, a person score, 17 keypoints (x, y as fractions of the
+  input like the boxes, as a TFLite export gives them; sigmoid visibility);
 - ``movenet``: ``[1, 1, 17, 3]`` (y, x, score), y and x fractions of the input.
 
 Weights are seeded, not trained, with a little structure so that boxes follow bright image
@@ -45,70 +46,67 @@ def _brightness(keras, inp, nc):
     logits = conv(cells)
     k = 12.0 / 3
     w = np.array([[k + 6, k - 6], [k, k], [k - 6, k + 6]], np.float32)[:, :nc].reshape(1, 1, 3, nc)
-    conv.set_weights([w, np.full(nc, -12.0 * 0.4, np.float32)])
-    return logits
+    conv.set_weights([w, np.full(nc, -12.0 * 0.55, np.float32)])  # the letterbox grey (114) stays below 0.25
+    return cells, logits
 
 
-def _boxes_and_scores(keras, tf, h, logits, nc):
-    """Per cell of the 16x16 grid: centre near the cell, size 6..26 px, sigmoid scores from ``logits``."""
+def _box(keras, x, logits, normalized):
+    """(centre (16,16,2), box and scores (16,16,4+nc)): centre near its cell, size 6..26 px (or those as
+    fractions of the input), sigmoid scores."""
     grid, stride = SIZE // 4, 4
     gy, gx = np.mgrid[0:grid, 0:grid].astype(np.float32)
-    centres = np.stack([gx, gy], -1).reshape(1, grid * grid, 2) * stride + stride / 2
-    xy = centres + 6.0 * tf.tanh(h[..., :2])
-    wh = 6.0 + 20.0 * tf.sigmoid(h[..., 2:4])
-    return tf.concat([xy, wh, tf.sigmoid(tf.reshape(logits, (1, grid * grid, nc)))], -1)
+    cells = np.stack([gx, gy], -1) * stride + stride / 2
+    unit = 1.0 / SIZE if normalized else 1.0
+    centre = keras.layers.Rescaling(6.0 * unit, offset=cells * unit, name="centre")(
+        keras.layers.Conv2D(2, 1, activation="tanh", name="xy")(x))
+    wh = keras.layers.Rescaling(20.0 * unit, offset=6.0 * unit, name="size")(
+        keras.layers.Conv2D(2, 1, activation="sigmoid", name="wh")(x))
+    scores = keras.layers.Activation("sigmoid", name="scores")(logits)
+    return centre, keras.layers.Concatenate(name="box")([centre, wh, scores])
+
+
+def _rows(keras, parts, name):
+    """16x16 maps of per-cell values -> [1, C, 256], Ultralytics' (channels, anchors) order."""
+    x = keras.layers.Concatenate()(parts) if len(parts) > 1 else parts[0]
+    x = keras.layers.Reshape(((SIZE // 4) ** 2, x.shape[-1]))(x)
+    return keras.layers.Permute((2, 1), name=name)(x)
 
 
 def yolo_seg(*, nchw: bool = False):
     keras = _keras()
-    import tensorflow as tf
-
-    grid = SIZE // 4
     inp = keras.Input((SIZE, SIZE, 3), batch_size=1, name="images")
     x = _backbone(keras, inp)
-    head = keras.layers.Conv2D(4 + NM, 1, name="head")(x)
-    logits = _brightness(keras, inp, NC)
-    # Prototype 0 is the brightness of the input (shapes are bright), the others smooth random features;
-    # every mask leans on prototype 0, so masks are the bright blobs inside each box.
+    cells, logits = _brightness(keras, inp, NC)
+    _, box = _box(keras, x, logits, normalized=not nchw)
+    # Every mask leans on prototype 0, the brightness of the input (the shapes are bright); the other
+    # prototypes are smooth random features: masks are the bright blobs inside each box.
+    lean = np.zeros(NM, np.float32)
+    lean[0] = 1.5
+    coefficients = keras.layers.Rescaling(0.3, offset=lean, name="coefficients")(keras.layers.Conv2D(NM, 1)(x))
     bright = keras.layers.Conv2D(1, 1, name="bright")
-    first = bright(keras.layers.AveragePooling2D(4)(inp))
+    first = bright(cells)
     bright.set_weights([np.full((1, 1, 3, 1), 10.0 / 3, np.float32), np.array([-10.0 * 0.4], np.float32)])
     smooth = keras.layers.AveragePooling2D(3, strides=1, padding="same")(x)
     protos = keras.layers.Concatenate(name="proto")([first, keras.layers.Conv2D(NM - 1, 1)(smooth)])
-    lean = np.zeros(NM, np.float32)
-    lean[0] = 1.5
-
-    class Detect(keras.layers.Layer):
-        def call(self, h, logits):
-            h = tf.reshape(h, (1, grid * grid, 4 + NM))
-            rows = tf.concat([_boxes_and_scores(keras, tf, h, logits, NC), lean + 0.3 * h[..., 4:]], -1)
-            return tf.transpose(rows, (0, 2, 1))  # [1, 4+NC+NM, N]
-
-    outputs = [Detect(name="output0")(head, logits),
+    outputs = [_rows(keras, [box, coefficients], "output0"),
                keras.layers.Permute((3, 1, 2), name="output1")(protos) if nchw else protos]
     return keras.Model(inp, outputs, name="yolo_seg_nchw" if nchw else "yolo_seg")
 
 
 def yolo_pose():
     keras = _keras()
-    import tensorflow as tf
-
     grid = SIZE // 4
     inp = keras.Input((SIZE, SIZE, 3), batch_size=1, name="images")
     x = _backbone(keras, inp)
-    head = keras.layers.Conv2D(4 + 3 * K, 1, name="head")(x)
-    logits = _brightness(keras, inp, 1)
-
-    class Pose(keras.layers.Layer):
-        def call(self, h, logits):
-            h = tf.reshape(h, (1, grid * grid, 4 + 3 * K))
-            box = _boxes_and_scores(keras, tf, h, logits, 1)
-            kp = tf.reshape(h[..., 4:], (1, grid * grid, K, 3))
-            xy = box[..., None, :2] + 14.0 * tf.tanh(kp[..., :2])  # around the box centre, in input pixels
-            kp = tf.reshape(tf.concat([xy, tf.sigmoid(3.0 * kp[..., 2:])], -1), (1, grid * grid, 3 * K))
-            return tf.transpose(tf.concat([box, kp], -1), (0, 2, 1))  # [1, 56, N]
-
-    return keras.Model(inp, Pose(name="output0")(head, logits), name="yolo_pose")
+    _, logits = _brightness(keras, inp, 1)
+    centre, box = _box(keras, x, logits, normalized=True)
+    around = keras.layers.Rescaling(14.0 / SIZE)(keras.layers.Conv2D(2 * K, 1, activation="tanh")(x))
+    xy = keras.layers.Add()([keras.layers.Concatenate()([centre] * K), around])  # (x, y) per keypoint
+    seen = keras.layers.Conv2D(K, 1, activation="sigmoid")(x)
+    kp = keras.layers.Concatenate(axis=-1)([keras.layers.Reshape((grid * grid, K, 2))(xy),
+                                            keras.layers.Reshape((grid * grid, K, 1))(seen)])
+    kp = keras.layers.Reshape((grid, grid, 3 * K))(kp)  # x, y, visibility per keypoint, as Ultralytics orders them
+    return keras.Model(inp, _rows(keras, [box, kp], "output0"), name="yolo_pose")
 
 
 def movenet():

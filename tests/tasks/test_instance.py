@@ -59,6 +59,8 @@ def reference_decode(det, protos, source_size, input_size, conf=0.25, iou=0.45, 
     sw, sh = source_size
     iw, ih = input_size
     rows = det[0].T.astype(np.float64)  # [1, C, N] -> (N, C)
+    if np.abs(rows[:, :4]).max() <= 2:  # a TFLite export's boxes: fractions of the input
+        rows[:, :4] *= [iw, ih, iw, ih]
     nc = len(LABELS)
     p = protos[0] if protos.shape[1] == 32 else protos[0].transpose(2, 0, 1)  # (nm, mh, mw)
     scores, classes = rows[:, 4:4 + nc].max(1), rows[:, 4:4 + nc].argmax(1)
