@@ -70,7 +70,7 @@ def reference_decode(det, protos, source_size, input_size, conf=0.25, iou=0.45, 
         idx = np.flatnonzero((scores >= conf) & (classes == c))
         keep += [idx[k] for k in greedy_nms(boxes[idx], scores[idx], iou)]
     keep = sorted(keep, key=lambda i: -scores[i])[:100]
-    gain, (rw, rh), (px, py) = letterbox(sw, sh, iw, ih)
+    _, (rw, rh), (px, py) = letterbox(sw, sh, iw, ih)
     nm, mh, mw = p.shape
     # Source pixel centres -> model input -> prototype cell coordinates (cell k's centre at k)
     map_x = ((np.arange(sw) + 0.5) * rw / sw + px) * mw / iw - 0.5
@@ -189,7 +189,7 @@ def test_int8_outputs_keep_their_own_scales_and_decode_like_the_reference(task_z
 
     check_against_reference(result, deq(outs[det_i], det_spec.quant), deq(outs[1 - det_i], proto_spec.quant),
                             (320, 240), model.input_size)
-    assert _models_tasks.NM == proto_spec.shape[-1]
+    assert proto_spec.shape[-1] == _models_tasks.NM
 
 
 def test_rle_and_polygons_of_decoded_masks(task_zoo):
