@@ -68,7 +68,7 @@ class ByteTrack:
         self.last = np.zeros(0, np.int64)  # frame last matched
         self.cls = np.zeros(0, np.int64)  # class of the last matched detection
         self._det_cls = np.zeros(0, np.int64)  # this frame's detection classes
-        self._out_ids = np.zeros(0, np.int64)  # the ids step() returned last
+        self._out_boxes = np.zeros((0, 4))  # the filtered boxes of the tracks step() returned last
 
     def __len__(self) -> int:
         """Tracks kept now: tracked, tentative and recently lost (bounded by the objects in view and the buffer)."""
@@ -133,6 +133,7 @@ class ByteTrack:
             self.ids[new_ids] = np.arange(self.next_id, self.next_id + len(new_ids))
             self.next_id += len(new_ids)
         out_ids = self.ids[t_idx].copy()
+        out_boxes = kalman.xyah_to_xyxy(self.mean[t_idx])  # before the arrays are compacted below
 
         keep = np.ones(len(self), bool)
         keep[dropped] = False
@@ -145,16 +146,15 @@ class ByteTrack:
             self.ids[:] = np.arange(self.next_id, self.next_id + len(self))
             self.next_id += len(self)
             out_ids = self.ids.copy()
+            out_boxes = kalman.xyah_to_xyxy(self.mean)
             d_idx = high[score[high] >= self.new_track_threshold]
         order = np.argsort(d_idx, kind="stable")
-        self._out_ids = out_ids[order]
+        self._out_boxes = out_boxes[order]
         return d_idx[order], out_ids[order]
 
     def filtered_boxes(self) -> np.ndarray:
         """(n, 4) the Kalman-filtered boxes of the tracks ``step`` just returned, in the same order."""
-        where = {int(t): i for i, t in enumerate(self.ids.tolist())}
-        rows = [where[int(t)] for t in self._out_ids.tolist()]
-        return kalman.xyah_to_xyxy(self.mean[rows]) if rows else np.zeros((0, 4))
+        return self._out_boxes
 
     def _match(self, tracks: np.ndarray, boxes: np.ndarray, dets: np.ndarray, xyxy: np.ndarray, score: np.ndarray,
                limit: float, fuse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
