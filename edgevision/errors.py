@@ -63,3 +63,9 @@ class ConversionError(EdgeVisionError):
     """The converter stage failed or an artifact missed its fidelity bound."""
 
     exit_code = 4
+
+
+class RemoteError(EdgeVisionError):
+    """A remote device could not be reached, refused its host key or login, or failed what it was asked to run."""
+
+    exit_code = 5

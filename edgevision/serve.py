@@ -4,7 +4,9 @@
 
 - ``/``: a page showing the stream and live FPS and per-stage latency;
 - ``/stream.mjpg``: annotated frames as MJPEG (``multipart/x-mixed-replace``);
-- ``/snapshot.jpg``: the latest annotated frame; ``/stats``: the figures as JSON.
+- ``/snapshot.jpg``: the latest annotated frame; ``/stats``: the figures as JSON;
+- ``/results``: each frame's JSON record (as ``edgevision run --json`` prints it) as
+  server-sent events (``event: result``, ``id:`` the frame index); ``/result``: the next one as JSON.
 
 It is also a sink: ``write(out)`` is called per frame by the run loop. Inference
 never waits for a browser: with no viewer the frame is not even drawn; with
@@ -82,6 +84,8 @@ class LiveView:
         self._jpeg: tuple[int, bytes] = (0, b"")
         self._encode = threading.Lock()
         self.clients = 0  # viewers waiting for frames; frames are drawn only while there are some
+        self.result_clients = 0  # listeners to /results; records are made only while there are some
+        self._record: tuple[int, int, bytes] = (0, 0, b"")  # (seq, frame index, JSON)
         self._clients_lock = threading.Lock()
         self.closed = False
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -98,6 +102,12 @@ class LiveView:
         self.stream = out.stream
         if self.clients:
             self.publish(out.annotated())
+        if self.result_clients:
+            record = out.record()
+            data = json.dumps(record).encode()
+            with self._cond:
+                self._record = (self._record[0] + 1, int(record.get("frame", 0)), data)
+                self._cond.notify_all()
 
     def publish(self, bgr: np.ndarray) -> None:
         """Offer a new frame (BGR) to the viewers; copied, so the caller may reuse its buffer."""
@@ -126,6 +136,24 @@ class LiveView:
         finally:
             with self._clients_lock:
                 self.clients -= 1
+
+    @contextlib.contextmanager
+    def listener(self) -> Iterator[int]:
+        """Count one /results listener while the block runs; yields the newest record's seq."""
+        with self._clients_lock:
+            self.result_clients += 1
+        try:
+            yield self._record[0]
+        finally:
+            with self._clients_lock:
+                self.result_clients -= 1
+
+    def next_record(self, after: int, timeout: float = 1.0) -> tuple[int, int, bytes | None]:
+        """(seq, frame, JSON) of the newest record after ``after``, waiting up to ``timeout``; (after, 0, None) if none."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._record[0] > after or self.closed, timeout) or self.closed:
+                return after, 0, None
+            return self._record
 
     def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, bytes | None]:
         """(seq, JPEG) of the first frame newer than ``after``, waiting up to ``timeout``; (after, None) if none."""
@@ -182,6 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._mjpeg(view)
             elif path == "/snapshot.jpg":
                 self._snapshot(view)
+            elif path == "/results":
+                self._events(view)
+            elif path == "/result":
+                with view.listener() as newest:
+                    _seq, _frame, record = view.next_record(newest, timeout=5.0)
+                self._send(record or b"null", "application/json", 200 if record else 503)
             else:
                 self._send(b"not found\n", "text/plain", 404)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):  # the viewer went away: its thread ends
@@ -194,6 +228,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(data, "image/jpeg")
         else:
             self._send(b"no frame yet\n", "text/plain", 503)
+
+    def _events(self, view: LiveView) -> None:
+        """Server-sent events: the newest record whenever there is one (a slow listener skips, never stalls the run)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(b": edgevision results\n\n")  # headers and a first line out at once
+        self.wfile.flush()
+        with view.listener() as seq:
+            while not view.closed:
+                seq, frame, record = view.next_record(seq)
+                if record:
+                    self.wfile.write(b"event: result\nid: %d\ndata: %s\n\n" % (frame, record))
+                else:
+                    self.wfile.write(b": keep-alive\n\n")  # also finds a listener that went away
+                self.wfile.flush()
 
     def _mjpeg(self, view: LiveView) -> None:
         self.send_response(200)

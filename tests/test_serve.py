@@ -102,6 +102,32 @@ def test_endpoints_stats_snapshot_and_mjpeg(model):
         run.stop()
 
 
+def test_results_as_server_sent_events_beside_the_stream(model):
+    run = Running(model)
+    try:
+        with urllib.request.urlopen(run.view.url + "results", timeout=10) as r:
+            assert r.headers["Content-Type"] == "text/event-stream"
+            events, event = [], {}
+            while len(events) < 5:
+                line = r.readline().decode().rstrip("\n")
+                if not line:
+                    if "data" in event:
+                        events.append(event)
+                    event = {}
+                elif not line.startswith(":"):
+                    key, _, value = line.partition(": ")
+                    event[key] = value
+        records = [json.loads(e["data"]) for e in events]
+        assert all(e["event"] == "result" and int(e["id"]) == rec["frame"] for e, rec in zip(events, records))
+        assert [r["frame"] for r in records] == sorted({r["frame"] for r in records})  # newest, in order
+        assert all({"frame", "latency_ms", "detections"} <= set(rec) for rec in records)
+        latest = json.loads(run.get("/result"))
+        assert latest["frame"] > records[-1]["frame"] and "detections" in latest
+        wait_for(lambda: run.view.result_clients == 0)  # a listener that left is noticed at the next event
+    finally:
+        run.stop()
+
+
 def read_part(response) -> bytes:
     assert response.readline().strip() == f"--{BOUNDARY}".encode()
     headers = {}

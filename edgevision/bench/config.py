@@ -45,6 +45,7 @@ class BenchConfig:
     vcgencmd: str | None = "auto"
     compare_rounds: int = 0  # > 0: alternate the engine's own tool with the infer-only phase this many times
     overlap: bool = False  # also run the frames through an overlapped stream (edgevision run --overlap)
+    profile: bool = False  # also time every layer with the runtime's profiler (bench.profile)
 
     def __post_init__(self) -> None:
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:

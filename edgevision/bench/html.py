@@ -181,6 +181,10 @@ def _run(run: BenchRun | Mapping[str, Any], index: int) -> str:
     ]
     if run.compare:
         parts.append(_compare(run.compare))
+    if run.profile:
+        from .profile import profile_html
+
+        parts.append(profile_html(run.profile))
     parts += [f'<div class="warn">warning: {escape(w)}</div>' for w in run.warnings]
     samples = run.samples.to_dict() if run.samples else {}
     stages = [s for s in STAGE_ORDER if samples.get(s)]

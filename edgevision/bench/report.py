@@ -95,6 +95,7 @@ class BenchRun:
     warnings: tuple[str, ...] = ()
     samples: Samples | None = None
     compare: Mapping[str, Any] | None = None  # the engine tool's comparison, a note or its error
+    profile: Mapping[str, Any] | None = None  # per-layer times (bench.profile), or its error
     error: RunError | None = None
 
     def __post_init__(self) -> None:
@@ -130,6 +131,7 @@ class BenchRun:
             "device_state": copy.deepcopy(dict(self.device_state)), "warnings": list(self.warnings),
             "samples_ms": figures.samples.to_dict(),
             **({"compare": copy.deepcopy(dict(self.compare))} if self.compare is not None else {}),
+            **({"profile": copy.deepcopy(dict(self.profile))} if self.profile is not None else {}),
             "frames": self.frames,
         }
 
@@ -171,7 +173,8 @@ class BenchRun:
                    load_average_1min=tuple(data.get("load_average_1min", ())),
                    device_state=copy.deepcopy(dict(data.get("device_state") or {})),
                    samples=Samples.from_dict(data.get("samples_ms") or {}),
-                   compare=copy.deepcopy(dict(data["compare"])) if data.get("compare") is not None else None)
+                   compare=copy.deepcopy(dict(data["compare"])) if data.get("compare") is not None else None,
+                   profile=copy.deepcopy(dict(data["profile"])) if data.get("profile") is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

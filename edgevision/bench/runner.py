@@ -119,6 +119,13 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
             overlapped = overlapped_fps(model, feed, max(2, len(pipeline.totals)))
         # Optionally, the engine's own tool, alternated with more infer-only phases.
         compare = _compare(model, infer, infer_only.totals, config, progress) if config.compare_rounds else None
+        profile = None
+        if config.profile:
+            from .profile import profile_section
+
+            if progress is not None:
+                progress("layer profile", 0, None, 0.0, None)
+            profile = profile_section(model, runs=config.runs or 50)
     finally:
         if config.sample_device:
             sampler.stop()
@@ -163,7 +170,7 @@ def run_bench(loader: Callable[[], Any], config: BenchConfig, *, label: str, met
                         stages={k: tuple(round(1e3 * v, 4) for v in vals) for k, vals in stages.items()},
                         infer_only_t_s=tuple(round(t, 6) for t in infer_only.starts),
                         infer_only=tuple(round(1e3 * v, 4) for v in infer_only.totals)),
-        compare=compare,
+        compare=compare, profile=profile,
     )
 
 

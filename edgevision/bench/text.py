@@ -143,6 +143,10 @@ def render_run(run: BenchRun | Mapping[str, Any]) -> list[str]:
         lines.append(f"  load average (1 min) {la[0]} -> {la[-1]}")
     if run.compare:
         lines += compare_lines(run.compare)
+    if run.profile:
+        from .profile import profile_lines
+
+        lines += profile_lines(run.profile)
     lines += [f"  warning: {w}" for w in run.warnings]
     lines += [f"  note: {n}" for n in run.device_state.get("notes", [])]
     return lines

@@ -22,6 +22,8 @@ COMMANDS = {
     "targets": ("edgevision.cli.targets", "list the target profiles and which can run here"),
     "bench": ("edgevision.cli.bench", "time a model or every target of a bundle: latency per stage, FPS, device state"),
     "convert": ("edgevision.cli.convert", "quantize and compile a model for targets into one bundle, fidelity measured"),
+    "doctor": ("edgevision.cli.doctor", "check this device: runtimes, delegates, accelerators, clocks, heat, cameras"),
+    "fleet": ("edgevision.cli.fleet", "bench or run a bundle on many devices over SSH, one report across them"),
 }
 
 

@@ -81,6 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--overlap", action="store_true",
                    help="also run the frames through an overlapped stream (the engine in its own thread, as "
                         "edgevision run --overlap) and report its fps")
+    g.add_argument("--profile", action="store_true",
+                   help="also time every layer with the runtime's profiler (OpenVINO PERF_COUNT, ONNX Runtime's "
+                        "profiler; LiteRT: the graph cut after each op) and show the top layers and where each ran")
     g.add_argument("--no-device-state", action="store_true", help="do not sample temperature, clocks, throttling")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print the report as one JSON object (no table)")
@@ -191,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig(warmup=args.warmup, runs=args.runs if args.runs or args.duration else DEFAULT_RUNS,
                          duration=args.duration, source=args.source, frame_size=tuple(args.frame_size),
                          seed=args.seed, sample_device=not args.no_device_state,
-                         compare_rounds=args.compare_rounds if args.compare else 0, overlap=args.overlap)
+                         compare_rounds=args.compare_rounds if args.compare else 0, overlap=args.overlap,
+                         profile=args.profile)
     with _progress(args) as progress:
         if is_bundle:
             from ..bundle import extract_bundle

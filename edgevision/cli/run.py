@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .options import _positive_int, _size, add_model_arguments, load_model
+from .publishing import add_publish_arguments, publisher
 
 SOURCE_HELP = ("csi://N, /dev/videoN, v4l2:///dev/videoN, usb://N, gst://PIPELINE, rtsp://..., http(s)://..., "
                "synthetic://WxH@FPS[?seed=N&pace=0], a video file, an image, a directory or a glob of images")
@@ -75,7 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="annotated frames to a video (.mp4, .avi, .mkv, .mov), a directory, or one image file")
     o.add_argument("--show", action="store_true", help="annotated frames in a window (needs a display)")
     o.add_argument("--serve", metavar="[HOST:]PORT",
-                   help="live view in a browser at http://HOST:PORT/ (host defaults to 127.0.0.1)")
+                   help="live view in a browser at http://HOST:PORT/ (host defaults to 127.0.0.1), with the "
+                        "results as server-sent events at /results")
+    add_publish_arguments(p)
 
 
 class _Header:
@@ -110,7 +113,12 @@ def summary_line(summary: dict[str, Any]) -> str:
         from ..track.counting import describe_counts
 
         line += f" · {summary['tracks']} tracks" + "".join(f" · {c}" for c in describe_counts(summary.get("counts")))
-    return line
+    return line + (_publish_part(summary["publish"]) if "publish" in summary else "")
+
+
+def _publish_part(p: dict[str, Any]) -> str:
+    return (f" · MQTT {p['url']}: {p['published']} published, {p['dropped']} dropped (queue full), "
+            f"{p['lost'] + p.get('unsent', 0)} lost or unsent, {p['reconnects']} reconnects")
 
 
 @contextlib.contextmanager
@@ -160,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
             view = LiveView(args.serve)
             cleanup.callback(view.close)
             sinks.append(view)
+        mqtt = publisher(args, lambda message: print(f"edgevision run: {message}", file=sys.stderr, flush=True))
+        if mqtt is not None:
+            cleanup.callback(mqtt.close)  # after run_sinks has closed it: a no-op then
+            sinks.append(mqtt)
         source = open_source(args.source, size=args.source_size, fps=args.source_fps, loop=args.loop,
                              max_frames=args.max_frames, timeout=args.timeout, on_event=event)
         cleanup.callback(source.close)
@@ -179,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             annotator = Annotator()  # made before the first frame: its one-time set-up is not on a frame
         with _sigterm_stops():
             reason = run_sinks(stream, [header, *sinks], annotator=annotator)
-    summary = {**stream.summary(), "stopped": reason}
+    summary = {**stream.summary(), "stopped": reason, **({"publish": mqtt.stats()} if mqtt is not None else {})}
     print(summary_line(summary), file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps({"summary": summary}), flush=True)
