@@ -114,7 +114,8 @@ def pose_dataset(n: int, size: int | tuple[int, int], seed: int, *, people: tupl
     for i in range(n):
         base = rng.integers(30, 100, size=3).astype(np.float32)
         image = base + _smooth_noise(rng, h, w, int(rng.integers(3, 8)), 3) * rng.uniform(6, 18)
-        boxes, points = [], []
+        boxes: list[np.ndarray] = []
+        points: list[np.ndarray] = []
         for _ in range(40 * people[1]):
             if len(boxes) == int(rng.integers(people[0], people[1] + 1)) or len(boxes) == people[1]:
                 break
@@ -159,7 +160,7 @@ def write_task_dataset(directory: str | Path, task: str, n: int, size: int | tup
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     if task == "pose":
-        data = pose_dataset(n, size, seed, **({"people": (1, 1), "height": (0.55, 0.85)} if single else {}))
+        data = pose_dataset(n, size, seed, people=(1, 1), height=(0.55, 0.85)) if single else pose_dataset(n, size, seed)
         for i in range(n):
             path = directory / f"{i:05d}.png"
             _write_atomic(path, _png(cv2, cv2.cvtColor(data.images[i], cv2.COLOR_RGB2BGR)))

@@ -16,8 +16,8 @@ asked (``render=True``).
 
 Example:
     >>> seq = moving_shapes_sequence(20, (160, 120), n_objects=3, seed=1, render=False)
-    >>> len(seq), sorted(set(np.concatenate(seq.ids).tolist()))
-    (20, [1, 2, 3])
+    >>> len(seq), sorted(set(np.concatenate(seq.ids).tolist()))  # two left the frame, two came in
+    (20, [1, 2, 3, 4, 5])
 """
 from __future__ import annotations
 

@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgevision.converters.datasets import SHAPE_LABELS
-from edgevision.converters.datasets_tasks import instance_dataset, instance_masks_of, pose_dataset
 from edgevision.preprocess import InputFormat, Preprocessor
-from edgevision.transform import make_transform
 
 NC, NM, K = len(SHAPE_LABELS), 32, 17
 LETTERBOX = {"layout": "NHWC", "color": "RGB", "resize": "letterbox", "mean": [0, 0, 0], "std": [1, 1, 1],

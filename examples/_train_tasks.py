@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import _reference_tasks as rt
 import numpy as np
 
-import _reference_tasks as rt
 from edgevision.converters.datasets import SHAPE_LABELS
+from edgevision.converters.datasets_tasks import instance_dataset, instance_masks_of, pose_dataset
 
 POSITIVES = 16  # owned cells per image whose masks are trained (3 per shape, at most 4 shapes)
 
@@ -71,10 +72,10 @@ def box_loss(y_true: Any, pred: Any, nc: int, grid: int) -> Any:
 def instance_data(n: int, size: int, seed: int) -> tuple[np.ndarray, list]:
     """(letterboxed images, per image (boxes in input pixels, classes, (k, size, size) masks))."""
     images, truth = [], []
-    for data in rt._scenes(rt.instance_dataset, n, size, seed):
+    for data in rt._scenes(instance_dataset, n, size, seed):
         for i in range(len(data.images)):
             images.append(data.images[i])
-            truth.append((data.boxes[i], data.classes[i], rt.instance_masks_of(data, i)))
+            truth.append((data.boxes[i], data.classes[i], instance_masks_of(data, i)))
     x, transforms = rt.letterboxed(images, size)
     out = []
     for (boxes, classes, masks), t in zip(truth, transforms):
@@ -140,7 +141,7 @@ def pose_data(n: int, size: int, seed: int, *, single: bool = False) -> tuple[np
     """(letterboxed images, per image (boxes, keypoints (k, 17, 3)) in input pixels)."""
     kw = {"people": (1, 1), "height": (0.55, 0.85)} if single else {}
     images, truth = [], []
-    for data in rt._scenes(lambda c, s, sd: rt.pose_dataset(c, s, sd, **kw), n, size, seed):
+    for data in rt._scenes(lambda c, s, sd: pose_dataset(c, s, sd, **kw), n, size, seed):
         for i in range(len(data.images)):
             images.append(data.images[i])
             truth.append((data.boxes[i], data.keypoints[i]))
@@ -212,12 +213,12 @@ def held_out(kind: str, n: int, size: int, seed: int) -> tuple[list, list]:
 
     frame = (2 * size, round(1.5 * size))
     if kind == "instances":
-        data = rt.instance_dataset(n, frame, seed)
-        truth = [(InstanceMasks.from_full(rt.instance_masks_of(data, i)), np.asarray(data.classes[i]))
+        data = instance_dataset(n, frame, seed)
+        truth = [(InstanceMasks.from_full(instance_masks_of(data, i)), np.asarray(data.classes[i]))
                  for i in range(n)]
         return list(data.images), truth
     single = kind == "movenet"
-    data = rt.pose_dataset(n, frame, seed, **({"people": (1, 1), "height": (0.55, 0.85)} if single else {}))
+    data = pose_dataset(n, frame, seed, **({"people": (1, 1), "height": (0.55, 0.85)} if single else {}))
     truth = []
     for boxes, kp in zip(data.boxes, data.keypoints):
         wh = boxes[:, 2:] - boxes[:, :2]

@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     model = MODELS / f"{args.model}.keras"
     size = json.loads(model.with_suffix(".json").read_text())["input"]["size"]
 
-    step(f"1/4 writing {args.images} calibration and 40 held-out {task} images with ground truth")
+    steps = 4 if args.no_tasks else 6
+    step(f"1/{steps} writing {args.images} calibration and 40 held-out {task} images with ground truth")
     frame = (max(320, 2 * size[0]), max(240, 2 * size[1]))  # camera-like frames, larger than the model input
     calib = write_shapes_dataset(args.out / "images", task, args.images, frame, seed=101)
     held = write_shapes_dataset(args.out / "validation", task, 40, frame, seed=202)

@@ -45,10 +45,10 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
-import numpy as np
-
 import _reference_tasks
 import _train_tasks
+import numpy as np
+
 import edgevision
 from edgevision.converters.datasets import SHAPE_LABELS, ShapesDataset, shapes_dataset
 from edgevision.converters.metrics import accuracy, map50, mean_iou
