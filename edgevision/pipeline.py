@@ -228,7 +228,7 @@ def tracking_for(model: Any, track: Any, lines: Sequence[Any], zones: Sequence[A
         >>> tracking_for(model, True, [[(0, 240), (640, 240)]], ()).counters    # doctest: +SKIP
         [<LineCounter>]
     """
-    if not track and not lines and not zones:
+    if (track is None or track is False) and not lines and not zones:  # (an empty ByteTrack is falsy: len 0)
         return None
     from .errors import UserInputError
     from .results import Detections

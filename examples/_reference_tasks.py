@@ -122,7 +122,7 @@ def build_movenet(batch_size: int | None = 1, size: int = 128) -> Any:
     grid = size // 8
     inp, _, x = _backbone(size, batch_size)
     heat = layers.Conv2D(K, 1, name="heatmaps")(_conv_bn(x, 64, "heat"))
-    heat = layers.Softmax(axis=1)(layers.Permute((2, 1))(layers.Reshape((grid * grid, K))(heat)))  # (17, 256)
+    heat = layers.Softmax(axis=-1)(layers.Permute((2, 1))(layers.Reshape((grid * grid, K))(heat)))  # (17, 256)
     argmax = layers.Dense(2, use_bias=False, trainable=False, name="soft_argmax")
     yx = argmax(heat)  # expected (y, x) of each keypoint, fractions of the input
     gy, gx = np.mgrid[0:grid, 0:grid].astype(np.float32)

@@ -29,7 +29,7 @@ class Tracking:
 
     def __init__(self, tracker: ByteTrack | None = None, *, lines: Sequence[Any] = (), zones: Sequence[Any] = (),
                  anchor: str = "center", frame_rate: float | None = None) -> None:
-        self.tracker = tracker or ByteTrack(frame_rate=frame_rate or 30.0)
+        self.tracker = tracker if tracker is not None else ByteTrack(frame_rate=frame_rate or 30.0)
         self.counters: list[Any] = [c if isinstance(c, LineCounter) else LineCounter(c, name=f"line {i + 1}", anchor=anchor)
                                     for i, c in enumerate(lines)]
         self.counters += [z if isinstance(z, ZoneCounter) else ZoneCounter(z, name=f"zone {i + 1}", anchor=anchor)

@@ -7,9 +7,12 @@ which keeps an object through occlusion when its score dips; tentative tracks (s
 once) are matched last; unmatched high-score detections start tentative tracks, which
 are confirmed (and given an id) when seen again; a track lost for more than
 ``track_buffer`` frames (at 30 fps; scaled by ``frame_rate``) is forgotten. The
-thresholds are ByteTrack's published defaults. With ``class_aware`` (the default) a track
-only takes detections of its own class, as ByteTrack tracks each class of a multi-class
-benchmark (BDD100K) apart: two objects of different classes crossing cannot swap ids.
+thresholds are ByteTrack's published defaults. A track matches detections of any class (the
+class shown is its latest detection's), as Ultralytics' and supervision's ByteTrack do: a
+detector whose class flickers between frames keeps its tracks. With ``class_aware=True`` a
+track only takes detections of its own class, as ByteTrack tracks each class of a
+multi-class benchmark (BDD100K) apart: two objects of different classes crossing cannot swap
+ids, but a class that flickers starts a new track.
 
 Tracks live in a few numpy arrays, never in objects per track, and forgotten ones
 are dropped at once (unlike the reference code's ever-growing ``removed_stracks``), so
@@ -53,7 +56,7 @@ class ByteTrack:
 
     def __init__(self, *, high_threshold: float = 0.5, low_threshold: float = 0.1,
                  new_track_threshold: float = 0.6, match_threshold: float = 0.8, track_buffer: int = 30,
-                 frame_rate: float = 30.0, fuse_score: bool = True, class_aware: bool = True) -> None:
+                 frame_rate: float = 30.0, fuse_score: bool = True, class_aware: bool = False) -> None:
         self.high_threshold, self.low_threshold = float(high_threshold), float(low_threshold)
         self.new_track_threshold, self.match_threshold = float(new_track_threshold), float(match_threshold)
         self.fuse_score, self.class_aware = fuse_score, class_aware
@@ -73,6 +76,9 @@ class ByteTrack:
     def __len__(self) -> int:
         """Tracks kept now: tracked, tentative and recently lost (bounded by the objects in view and the buffer)."""
         return len(self.ids)
+
+    def __bool__(self) -> bool:  # a tracker with no track yet is still a tracker (``track=ByteTrack()``)
+        return True
 
     def reset(self) -> None:
         """Forget every track (ids go on from where they were)."""

@@ -64,7 +64,7 @@ def test_a_lost_track_comes_back_within_the_buffer_and_is_forgotten_after_it():
 
 
 def test_class_aware_tracks_do_not_take_another_class():
-    aware, blind = ByteTrack(), ByteTrack(class_aware=False)
+    aware, blind = ByteTrack(class_aware=True), ByteTrack()
     for t in range(5):
         aware.update(dets([box(10 + t, 10)], [0.9], [0]))
         blind.update(dets([box(10 + t, 10)], [0.9], [0]))
@@ -105,3 +105,15 @@ def test_a_missing_lap_package_is_a_typed_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_lap)
     with pytest.raises(BackendUnavailableError, match=r"expected the lap package for tracking \(pip install"):
         assign.linear_assignment(np.zeros((2, 2)), 0.5)
+
+
+def test_a_tracker_of_ones_own_goes_into_a_stream(tmp_path):
+    import _onnx_models
+
+    import edgevision
+
+    model = edgevision.load(_onnx_models.bright_spot_detector(tmp_path / "det.onnx"), labels=_onnx_models.LABELS)
+    tracker = ByteTrack(class_aware=False)
+    with model.stream("synthetic://320x240@30?seed=2&pace=0", max_frames=5, track=tracker, overlap=False) as stream:
+        results = list(stream)
+    assert stream.tracking.tracker is tracker and all(r.tracker_id is not None for r in results)
