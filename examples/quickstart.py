@@ -129,7 +129,7 @@ def tracking(out: Path, detector_bundle: Path) -> int:
     from edgevision.cli import main as cli_main
     from edgevision.converters.sequences import moving_shapes_sequence
 
-    seq = moving_shapes_sequence(150, (320, 240), n_objects=5, seed=11)
+    seq = moving_shapes_sequence(150, (320, 240), n_objects=5, seed=11, radius=(0.08, 0.14))  # the detector's sizes
     video = out / "crossing.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (320, 240))
     for frame in seq.frames:

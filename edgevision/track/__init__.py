@@ -58,5 +58,5 @@ class Tracking:
         return out
 
     def describe(self) -> str:
-        """One line: each counter's totals (``'line 1: in 3 · out 1 · zone 1: 2 in · entered 5'``)."""
+        """One line: each counter's totals (``'line 1: in 3, out 1 · zone 1: 2 in, entered 5'``)."""
         return " · ".join(c.describe() for c in self.counters)

@@ -157,7 +157,7 @@ class LineCounter(_Counter):
 
     def describe(self) -> str:
         c = self.counts()
-        return f"{self.name or 'line'}: in {c['total_in']} · out {c['total_out']}"
+        return f"{self.name or 'line'}: in {c['total_in']}, out {c['total_out']}"  # ASCII: drawn by OpenCV
 
 
 class ZoneCounter(_Counter):
@@ -221,7 +221,7 @@ class ZoneCounter(_Counter):
 
     def describe(self) -> str:
         c = self.counts()
-        return f"{self.name or 'zone'}: {c['total_current']} in · entered {c['total_entered']}"
+        return f"{self.name or 'zone'}: {c['total_current']} in, entered {c['total_entered']}"
 
 
 def parse_points(text: str, minimum: int, what: str) -> list[tuple[float, float]]:

@@ -84,7 +84,7 @@ def test_tracking_stage_counts_from_detections():
         y = 40 + 6 * t
         tracking(Detections(np.array([[100, y - 20, 140, y + 20]]), np.array([0.9]), np.array([1]), LABELS))
     assert tracking.counts()["lines"][0]["in"] == {"bike": 1} and tracking.summary()["tracks"] == 1
-    assert tracking.describe() == "line 1: in 1 · out 0"
+    assert tracking.describe() == "line 1: in 1, out 0"
 
 
 @pytest.mark.parametrize(("text", "minimum", "message"), [
