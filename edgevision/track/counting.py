@@ -172,6 +172,7 @@ class ZoneCounter(_Counter):
         self.current: Counter[str] = Counter()
         self.entered: Counter[str] = Counter()
         self.exited: Counter[str] = Counter()
+        self._edges = (self.points[:, 0], self.points[:, 1], np.roll(self.points[:, 0], 1), np.roll(self.points[:, 1], 1))
 
     def contains(self, points: np.ndarray) -> np.ndarray:
         """(n,) whether each (x, y) lies inside the polygon (even-odd rule).
@@ -181,8 +182,7 @@ class ZoneCounter(_Counter):
             [True, False]
         """
         p = np.asarray(points, np.float64).reshape(-1, 2)
-        xi, yi = self.points[:, 0], self.points[:, 1]
-        xj, yj = np.roll(xi, 1), np.roll(yi, 1)
+        xi, yi, xj, yj = self._edges  # each edge from vertex j to vertex i
         x, y = p[:, :1], p[:, 1:]
         straddles = (yi > y) != (yj > y)
         with np.errstate(divide="ignore", invalid="ignore"):
