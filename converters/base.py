@@ -47,6 +47,8 @@ class SourceModel:
     output_names: tuple[str, ...]
     workdir: Path  # scratch space for derived forms of the source (not part of the bundle)
     dynamic: bool = False  # the file itself declares a dynamic input shape (input_shape came from a flag)
+    input_dtype: str = "float32"  # "uint8" for TF OD API image_tensor inputs, "int8"/"uint8" for a quantised .tflite
+    input_quant: tuple[float, int] | None = None  # (scale, zero point) of a quantised .tflite input
     _cache: dict = field(default_factory=dict, repr=False)
 
     def keras(self) -> Any:
@@ -94,16 +96,21 @@ class Calibration:
     Iterating yields one batch-1 array at a time; ``len()`` is the sample count.
     """
 
-    def __init__(self, samples: Sequence[np.ndarray] | np.ndarray, *, origin: str) -> None:
+    def __init__(self, samples: Sequence[np.ndarray] | np.ndarray, *, origin: str, dtype: str = "float32") -> None:
         self._samples = samples
         self.origin = origin  # "images:DIR (N)", "npy:FILE", "synthetic (N)": said in the manifest
+        self.dtype = np.dtype(dtype)  # the source's input type: uint8 for a TF OD API image_tensor
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for s in self._samples:
-            yield np.asarray(s, np.float32)[None] if np.ndim(s) == 3 else np.asarray(s, np.float32)
+            x = np.asarray(s, np.float32)[None] if np.ndim(s) == 3 else np.asarray(s, np.float32)
+            if self.dtype.kind in "iu":  # raw pixel values (mean 0, std 1): exact in the integer type
+                info = np.iinfo(self.dtype)
+                x = np.clip(np.rint(x), info.min, info.max).astype(self.dtype)
+            yield x
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..backends import open_backend
 from ..bundle import Artifact, Manifest, sha256_file, write_bundle
 from ..decode import num_classes
@@ -42,6 +44,7 @@ NO_ROUTE: dict[tuple[str, ArtifactFormat], str] = {
                                      "instead, or run onnx2tf in a venv of its own",
 }
 NO_ROUTE[("onnx", ArtifactFormat.EDGETPU_TFLITE)] = NO_ROUTE[("onnx", ArtifactFormat.TFLITE)]
+FLAG_DROP = 0.05  # an artifact that drops more than this is flagged, with or without --max-drop
 DEFAULT_NUM_CLASSES = 91  # SSD / COCO label space, when neither labels nor the outputs say otherwise
 
 
@@ -110,7 +113,7 @@ def plan(targets: Sequence[str], precision: str | None) -> list[tuple[Target, st
     if not targets:
         raise UserInputError("expected at least one --target, got none")
     precisions = {p.value for p in Precision}
-    out = []
+    out: list[tuple[Target, str]] = []
     for t in dict.fromkeys(targets):
         name, _, suffix = t.rpartition(":")
         per_target = suffix if name and suffix in precisions else None  # "jetson-orin:int8"
@@ -119,6 +122,12 @@ def plan(targets: Sequence[str], precision: str | None) -> list[tuple[Target, st
         want = per_target or precision or profile.artifact.precision.value
         if want not in allowed:
             raise UserInputError(f"expected a precision {profile.id} takes ({', '.join(allowed)}), got {want!r}")
+        twice = [p for prof, p in out if prof.id == profile.id]
+        if twice:
+            # The manifest holds one artifact per target id (what target="auto" and --target pick by).
+            raise UserInputError(f"expected each target once in a bundle, got {profile.id} twice ({twice[0]} and "
+                                 f"{want}): a bundle holds one artifact per target; convert into two bundles "
+                                 f"(-o {profile.id}-{twice[0]}/ and -o {profile.id}-{want}/) to compare them")
         out.append((profile, want))
     return out
 
@@ -171,7 +180,8 @@ def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
         manifest = Manifest(task=session.info.task, decoder=session.info.decoder, labels=session.info.labels,
                             input=session.info.input, artifacts=artifacts, name=model.stem,
                             source={"file": model.name, "sha256": _source_digest(model),
-                                    "format": session.source.kind})
+                                    "format": session.source.kind,
+                                    **({"metadata": session.info.metadata} if session.info.metadata else {})})
         over = [r for r in reports if max_drop is not None and r.drop > max_drop]
         if over:
             worst = max(over, key=lambda r: r.drop)
@@ -198,7 +208,7 @@ class Session:
     reference_truth: float | None  # the source's metric against ground truth
     io_dtype: str
     log: Callable[[str], None]
-    built: dict = field(default_factory=dict)  # (format, precision) -> ConvertOutput: targets may share an artifact
+    built: dict = field(default_factory=dict)  # (format, precision, compiler) -> ConvertOutput: targets may share one
     warnings: list = field(default_factory=list)
 
     @classmethod
@@ -210,22 +220,39 @@ class Session:
         source = open_source_model(model, workdir=work / "source", input_shape=input_shape)
         log(f"source: {model.name} ({source.kind}), input {list(source.input_shape)} {source.layout}")
         reference_backend = ReferenceBackend(source)
+        from ..metadata import read_metadata
+
+        meta = read_metadata(model)
         info = resolve_model_info(model, reference_backend.outputs, info_file=Path(model_info) if model_info else None,
-                                  overrides=overrides, input_size=source.size)
+                                  overrides=overrides, input_size=source.size, metadata=meta,
+                                  input_dtype=source.input_dtype, input_quant=source.input_quant)
         reference = Model(reference_backend, task=info.task, labels=info.labels, input_format=info.input,
                           decoder=info.decoder)  # a task that does not fit the outputs fails here
         log(f"model: {info.task}, decoder {info.decoder['type']}, {len(info.labels)} labels (from {info.origin})")
+        for key, origin in info.metadata.items():
+            log(f"  {key} from {origin}")
         calib, held = _data(source, info, calibration, validation, samples, log, need_calibration=need_calibration)
         ref_results = fidelity.run_model(reference, held)
+        warnings = []
+        if info.task == "detection" and ref_results and not any(len(r) for r in ref_results):
+            warnings.append(f"the source model detects nothing on the {len(held)} validation images: every artifact's "
+                            f"fidelity against it means nothing (check the input normalisation, --mean/--std/--scale, "
+                            f"--resize and --color, or pass --validation images of its classes)")
+            log(f"warning: {warnings[-1]}")
         n_classes = len(info.labels) or num_classes(info.decoder, reference_backend.outputs) or DEFAULT_NUM_CLASSES
         ref_truth = fidelity.reference_truth_score(info.task, ref_results, held, n_classes)
-        return cls(model, work, source, info, calib, held, ref_results, n_classes, ref_truth, io_dtype, log)
+        return cls(model, work, source, info, calib, held, ref_results, n_classes, ref_truth, io_dtype, log,
+                   warnings=warnings)
 
     def build(self, profile: Target, precision: str) -> tuple[ArtifactReport, Artifact, dict[str, Path]]:
         """Build (or reuse) the artifact one target needs, measure its fidelity: (report, manifest entry, files)."""
         output = self._artifact(profile, precision)
         fid, input_spec = _fidelity(output, self.info, self.samples, self.reference, self.num_classes,
                                     self.reference_truth)
+        if fid["drop"] > FLAG_DROP:  # said even without --max-drop: in the table, on stderr and in the manifest
+            fid["flagged"] = f"drop {fid['drop']:.4f} > {FLAG_DROP} ({fid['drop_metric']})"
+            self.log(f"warning: {profile.id}: {output.precision} artifact {fid['flagged']}")
+            self.warnings.append(f"{profile.id}: {fid['flagged']}")
         files = {Path(f).name: Path(f) for f in (output.file, *output.extra_files)}
         weights = FORMATS[output.format].weights_suffix
         size = Path(output.file).stat().st_size + sum(Path(f).stat().st_size for f in output.extra_files
@@ -240,16 +267,21 @@ class Session:
 
     def _artifact(self, profile: Target, precision: str) -> ConvertOutput:
         fmt = profile.artifact.format
-        key = (fmt, precision)
+        # Targets share an artifact only when its converter builds it the same way for both: an IR quantised
+        # for the NPU is not the CPU's (NNCF's target device), an fp16 IR for the GPU is not an fp32 one.
+        key = (fmt, precision, profile.compiler)
         if key in self.built:
             return self.built[key]
         from . import get_converter
 
-        outdir = self.work / "artifacts" / f"{fmt}-{precision}"
+        outdir = self.work / "artifacts" / f"{fmt}-{precision}-{len(self.built)}"
+        stem = FORMATS[fmt].stem.format(m=self.model.stem, p=precision)
+        if any(k[:2] == key[:2] for k in self.built):  # the same format and precision built another way: its own name
+            stem = f"{stem}_{profile.id}"
         outdir.mkdir(parents=True)
         options = ConvertOptions(io_dtype=self.io_dtype, float_head=task_spec(self.info.task).float_head)
         job = ConvertJob(source=self.source, target=profile, precision=precision, calibration=self.calibration,
-                         outdir=outdir, stem=FORMATS[fmt].stem.format(m=self.model.stem, p=precision),
+                         outdir=outdir, stem=stem,
                          options=options, log=self.log)
         self.log(f"{profile.id}: building {fmt} {precision} ...")
         output = self.built[key] = get_converter(fmt).convert(job)
@@ -296,6 +328,8 @@ def _data(source: Any, info: ModelInfo, calibration: Any, validation: Any, limit
         samples = [cal.Sample(f"synthetic-{i}", im) for i, im in enumerate(scenes)]
         log("warning: no held-out images (pass --validation DIR): fidelity measured on 32 synthetic scenes")
     if calib is not None:
+        if source.input_dtype in ("uint8", "int8") and source.input_quant is None:
+            calib.dtype = np.dtype(source.input_dtype)  # an image_tensor takes the pixels themselves
         log(f"calibration: {calib.origin}")
     return calib, samples
 

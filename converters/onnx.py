@@ -27,6 +27,7 @@ from .base import Converter, ConvertJob, ConvertOutput, SourceModel, check_job, 
 OPSET = 17  # what tf2onnx exports: TensorRT 8.6+ (JetPack 6) and ONNX Runtime 1.14+ read it
 MIN_OPSET = 11  # the oldest a passthrough file may have: the first with today's Resize/Pad/Slice semantics
 FLOAT = 1  # onnx.TensorProto.FLOAT
+UINT8 = 2  # onnx.TensorProto.UINT8
 
 
 def _tf() -> Any:
@@ -67,7 +68,7 @@ def _from_keras(source: SourceModel) -> Any:
 
     tf = _tf()
     model = source.keras()
-    spec = (tf.TensorSpec(tuple(source.input_shape), tf.float32, name=source.input_name),)
+    spec = (tf.TensorSpec(tuple(source.input_shape), tf.as_dtype(source.input_dtype), name=source.input_name),)
     return _tf2onnx(lambda: tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET), source)
 
 
@@ -86,7 +87,7 @@ def _from_savedmodel(source: SourceModel) -> Any:
     if len(specs) != 1:
         raise ModelError(f"expected a model with one image input, got {len(specs)} inputs in {source.path.name}")
     (name, _), = specs.items()
-    fixed = tf.TensorSpec(tuple(source.input_shape), tf.float32, name=source.input_name)
+    fixed = tf.TensorSpec(tuple(source.input_shape), tf.as_dtype(source.input_dtype), name=source.input_name)
 
     def call(x: Any) -> Any:
         out = sig(**{name: x})
@@ -164,13 +165,23 @@ def pin_input(model: Any, shape: Sequence[int]) -> dict[str, int]:
     changed = {(d if d != "?" else str(i)): int(s)
                for i, (d, s) in enumerate(zip(declared, shape)) if isinstance(d, str)}
     if changed:
-        make_input_shape_fixed(model.graph, inputs[0].name, [int(s) for s in shape])
+        names = [d for d in declared if isinstance(d, str)]
+        if len(set(names)) == len(names) and "?" not in names:
+            make_input_shape_fixed(model.graph, inputs[0].name, [int(s) for s in shape])  # each name, everywhere
+        else:
+            # Dims sharing one name (PaddleOCR's "?" for both height and width) cannot be fixed by name:
+            # pin the input's own dims; shape inference carries them through the graph.
+            for dim, value in zip(dims, shape):
+                dim.ClearField("dim_param")
+                dim.dim_value = int(value)
+            for value_info in model.graph.value_info:  # stale intermediate shapes would contradict the pinned input
+                value_info.type.tensor_type.ClearField("shape")
         fix_output_shapes(model)  # runs ONNX shape inference so outputs get static shapes where they follow
     return changed
 
 
 def check_onnx(model: Any, shape: Sequence[int], *, name: str) -> None:
-    """ConversionError/ModelError unless ``model`` passes ``onnx.checker``, has opset >= 11, one float input
+    """ConversionError/ModelError unless ``model`` passes ``onnx.checker``, has opset >= 11, one float (or uint8) input
     of static ``shape``.
 
     Example:
@@ -192,9 +203,9 @@ def check_onnx(model: Any, shape: Sequence[int], *, name: str) -> None:
         raise ModelError(f"expected a model with one image input, got {len(inputs)} inputs in {name}")
     tensor = inputs[0].type.tensor_type
     dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
-    if tensor.elem_type != FLOAT:
-        raise ModelError(f"expected a float32 image input, got {onnx.TensorProto.DataType.Name(tensor.elem_type)} "
-                         f"input {inputs[0].name!r} in {name}")
+    if tensor.elem_type not in (FLOAT, UINT8):  # uint8: the TF OD API's image_tensor takes the pixels themselves
+        raise ModelError(f"expected a float32 or uint8 image input, got "
+                         f"{onnx.TensorProto.DataType.Name(tensor.elem_type)} input {inputs[0].name!r} in {name}")
     if dims != [int(d) for d in shape]:
         raise ConversionError(f"expected the static input shape {list(shape)}, got {dims} in {name}")
 
@@ -253,7 +264,7 @@ class ONNXConverter(Converter):
         info["input_shape"] = list(shape)
         check_onnx(model, shape, name=job.source.path.name)
         if job.precision == "fp16":
-            model, settings = to_fp16(model)
+            model, settings = to_fp16(model, target=job.target.id)
             info.update(settings)
         elif job.precision == "int8":
             model, settings = quantize_qdq(model, job)

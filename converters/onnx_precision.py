@@ -120,7 +120,36 @@ def head_nodes(model: Any) -> list[str]:
     return found
 
 
-def to_fp16(model: Any) -> tuple[Any, dict[str, Any]]:
+FP16_MAX = 65504.0
+FLOAT = 1  # onnx.TensorProto.FLOAT
+
+
+def fp16_overflow(model: Any) -> list[tuple[str, str, str, float]]:
+    """(layer, op type, constant, its largest magnitude) for every float32 constant beyond the float16 range.
+
+    Example:
+        >>> fp16_overflow(model)                               # doctest: +SKIP
+        [('scale_up', 'Mul', 'big', 1000000.0)]
+    """
+    import numpy as np
+    from onnx import numpy_helper
+
+    peaks: dict[str, float] = {}
+    tensors = [(t.name, t) for t in model.graph.initializer]
+    tensors += [(n.output[0], a.t) for n in model.graph.node if n.op_type == "Constant" for a in n.attribute
+                if a.name == "value"]
+    for name, tensor in tensors:
+        if tensor.data_type != FLOAT:
+            continue
+        values = numpy_helper.to_array(tensor)
+        finite = values[np.isfinite(values)]
+        if finite.size and float(np.abs(finite).max()) > FP16_MAX:
+            peaks[name] = float(np.abs(finite).max())
+    return [(n.name or f"{n.op_type}_{i}", n.op_type, name, peaks[name])
+            for i, n in enumerate(model.graph.node) for name in n.input if name in peaks]
+
+
+def to_fp16(model: Any, *, target: str = "jetson-orin") -> tuple[Any, dict[str, Any]]:
     """float16 weights and arithmetic with float32 input and output; returns the model and the settings.
 
     Example:
@@ -131,6 +160,14 @@ def to_fp16(model: Any) -> tuple[Any, dict[str, Any]]:
     import onnxruntime
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
+    over = fp16_overflow(model)
+    if over:
+        node, op, name, peak = over[0]
+        # The converter would clamp it to 65504 (and a layer kept float32 still hands float16 on): refuse.
+        raise ConversionError(f"expected constants within the float16 range (|x| <= {FP16_MAX:.0f}) for an fp16 "
+                              f"artifact, got {peak:.4g} in {name!r} of layer {node!r} ({op})"
+                              f"{f' and {len(over) - 1} more' if len(over) > 1 else ''}: convert this target at fp32 "
+                              f"or int8 (--target {target}:fp32)")
     try:
         half = convert_float_to_float16(model, keep_io_types=True)
     except (ValueError, RuntimeError) as e:

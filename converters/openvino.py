@@ -66,6 +66,9 @@ def read_source(source: SourceModel) -> Any:
     if len(model.inputs) != 1:
         raise ModelError(f"expected a model with one image input, got {len(model.inputs)} inputs "
                          f"({', '.join(p.get_any_name() for p in model.inputs)})")
+    from .quantised_io import float_io
+
+    model = float_io(model, source)  # a quantised .tflite: float input and outputs, its quantisation inside
     source._cache[key] = model
     return model.clone()
 

@@ -79,13 +79,15 @@ def open_source_model(path: str | Path, *, workdir: str | Path,
     kind = source_kind(path)
     reader = {"keras": _read_keras, "savedmodel": _read_savedmodel, "onnx": _read_onnx,
               "tf-frozen": _read_frozen, "tflite": _read_tflite}[kind]
-    name, declared, outputs = reader(path)
+    name, declared, outputs, *typed = reader(path)
+    dtype, quant = typed if typed else ("float32", None)
     shape, dynamic = pin_shape(declared, input_shape, path.name)
     return SourceModel(path=path, kind=kind, input_name=name, input_shape=shape, layout=_layout(shape),
-                       output_names=tuple(outputs), workdir=Path(workdir), dynamic=dynamic)
+                       output_names=tuple(outputs), workdir=Path(workdir), dynamic=dynamic, input_dtype=dtype,
+                       input_quant=quant)
 
 
-def _read_keras(path: Path) -> tuple[str, list, list]:
+def _read_keras(path: Path) -> tuple:
     import keras
 
     try:
@@ -99,7 +101,7 @@ def _read_keras(path: Path) -> tuple[str, list, list]:
     return inp.name.split(":")[0], list(inp.shape), [o.name.split(":")[0] for o in model.outputs]
 
 
-def _read_savedmodel(path: Path) -> tuple[str, list, list]:
+def _read_savedmodel(path: Path) -> tuple:
     import tensorflow as tf
 
     try:
@@ -110,10 +112,10 @@ def _read_savedmodel(path: Path) -> tuple[str, list, list]:
     if len(specs) != 1:
         raise UserInputError(f"expected a model with one image input, got {len(specs)} inputs in {path.name}")
     (name, spec), = specs.items()
-    return name, spec.shape.as_list(), sorted(fn.structured_outputs)
+    return name, spec.shape.as_list(), sorted(fn.structured_outputs), spec.dtype.name, None
 
 
-def _read_onnx(path: Path) -> tuple[str, list, list]:
+def _read_onnx(path: Path) -> tuple:
     import onnx
 
     try:
@@ -125,10 +127,11 @@ def _read_onnx(path: Path) -> tuple[str, list, list]:
     if len(inputs) != 1:
         raise UserInputError(f"expected a model with one image input, got {len(inputs)} inputs in {path.name}")
     dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
-    return inputs[0].name, dims, [o.name for o in model.graph.output]
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(inputs[0].type.tensor_type.elem_type).name
+    return inputs[0].name, dims, [o.name for o in model.graph.output], dtype, None
 
 
-def _read_frozen(path: Path) -> tuple[str, list, list]:
+def _read_frozen(path: Path) -> tuple:
     import tensorflow as tf
 
     graph = tf.compat.v1.GraphDef()
@@ -143,10 +146,11 @@ def _read_frozen(path: Path) -> tuple[str, list, list]:
     dims = [d.size if d.size >= 0 else None for d in node.attr["shape"].shape.dim] if "shape" in node.attr else []
     consumed = {i.split(":")[0].lstrip("^") for n in graph.node for i in n.input}
     outputs = [n.name for n in graph.node if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")]
-    return node.name, dims or [None, None, None, None], outputs
+    dtype = tf.dtypes.as_dtype(node.attr["dtype"].type).name if "dtype" in node.attr else "float32"
+    return node.name, dims or [None, None, None, None], outputs, dtype, None
 
 
-def _read_tflite(path: Path) -> tuple[str, list, list]:
+def _read_tflite(path: Path) -> tuple:
     from ..formats.tflite import read_tflite
 
     model = read_tflite(path)
@@ -155,11 +159,17 @@ def _read_tflite(path: Path) -> tuple[str, list, list]:
         raise UserInputError(f"expected a model with one image input, got {len(graph.inputs)} inputs in {path.name}")
     t = graph.tensors[graph.inputs[0]]
     sig = list(t.shape_signature or t.shape)
-    return t.name, sig, [graph.tensors[i].name for i in graph.outputs]
+    q = t.quantization
+    quant = (float(q.scale[0]), int(q.zero_point[0])) if q is not None and t.dtype in ("uint8", "int8") else None
+    return t.name, sig, [graph.tensors[i].name for i in graph.outputs], t.dtype, quant
 
 
 class ReferenceBackend(Backend):
-    """The source model itself, behind the runtime's Backend interface, in float32 on the host CPU."""
+    """The source model itself, behind the runtime's Backend interface, on the host CPU.
+
+    Its input is the source's own: float32, or the uint8 of a TF OD API ``image_tensor``, or a quantised
+    ``.tflite``'s integer input with its scale and zero point, so preprocessing feeds it as the artifacts are fed.
+    """
 
     name = "reference"
     suffixes = ()
@@ -169,10 +179,11 @@ class ReferenceBackend(Backend):
         self.device = "CPU"
         self.threads = None
         self.source = source
-        self._buffer = np.zeros(source.input_shape, np.float32)
+        self._buffer = np.zeros(source.input_shape, np.dtype(source.input_dtype))
         self._run = _REFERENCE_RUNNERS[source.kind](source)
         outs = self._run(self._buffer)
-        self.inputs = [TensorSpec(source.input_name, tuple(source.input_shape), np.dtype(np.float32))]
+        self.inputs = [TensorSpec(source.input_name, tuple(source.input_shape), np.dtype(source.input_dtype),
+                                  source.input_quant)]
         self.outputs = [TensorSpec(n, tuple(o.shape), o.dtype) for n, o in zip(source.output_names, outs)]
 
     def input_buffer(self) -> np.ndarray:
@@ -189,7 +200,8 @@ def _keras_runner(source: SourceModel):
     import tensorflow as tf
 
     model = source.keras()
-    fn = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec(source.input_shape, tf.float32)])
+    fn = tf.function(lambda x: model(x, training=False),
+                     input_signature=[tf.TensorSpec(source.input_shape, tf.as_dtype(source.input_dtype))])
 
     def run(x: np.ndarray) -> list[np.ndarray]:
         out = fn(x)

@@ -260,5 +260,29 @@ class TFLiteConverter(Converter):
         if job.precision not in self.precisions:
             raise ConversionError(f"expected a TFLite precision among {', '.join(self.precisions)}, "
                                   f"got {job.precision!r}")
+        if job.precision == "fp16":
+            check_fp16_weights(job)
         path, _, info = write_tflite(job, job.precision)
         return ConvertOutput(file=path, format=self.format, precision=job.precision, converter=info)
+
+
+FP16_MAX = 65504.0
+
+
+def check_fp16_weights(job: ConvertJob) -> None:
+    """ConversionError naming the layer when a Keras source's weights exceed the float16 range (they would turn inf).
+
+    Example:
+        >>> check_fp16_weights(job)                      # doctest: +SKIP
+    """
+    if job.source.kind != "keras":
+        return
+    import numpy as np
+
+    for weight in job.source.keras().weights:
+        values = np.asarray(weight)
+        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values[:0]
+        if finite.size and float(np.abs(finite).max()) > FP16_MAX:
+            raise ConversionError(f"expected weights within the float16 range (|x| <= {FP16_MAX:.0f}) for an fp16 "
+                                  f"artifact, got {float(np.abs(finite).max()):.4g} in {weight.path!r}: convert "
+                                  f"this target at fp32 or int8 (--target {job.target.id}:fp32)")

@@ -161,7 +161,8 @@ def draw_segmentation(annotator: Annotator, out: np.ndarray, result: Segmentatio
         class_map = cv2.resize(class_map.astype(np.int32), (out.shape[1], out.shape[0]),
                                interpolation=cv2.INTER_NEAREST)
     overlay, mask = annotator.overlay(out.shape)
-    np.take(annotator.palette, class_map % _PALETTE_SIZE, axis=0, out=overlay)
+    # mode="wrap": ids wrap around the palette in any integer dtype (numpy 2 raises on uint8 % 256)
+    np.take(annotator.palette, class_map, axis=0, out=overlay, mode="wrap")
     cv2.addWeighted(out, 1.0 - annotator.alpha, overlay, annotator.alpha, 0.0, dst=overlay)
     if annotator.background is None:
         mask.fill(True)

@@ -38,7 +38,7 @@ REQUIRED_KEYS = ("schema", "task", "decoder", "artifacts")
 INPUT_KEYS = ("size", "layout", "color", "resize", "mean", "std", "pad_value")
 ARTIFACT_KEYS = ("file", "format", "precision", "sha256", "size", "weights", "converter", "fidelity", "input", "report")
 ARTIFACT_REQUIRED = ("file", "format", "precision", "sha256")
-SOURCE_KEYS = ("file", "sha256", "format")
+SOURCE_KEYS = ("file", "sha256", "format", "metadata")  # metadata: {setting: where the source's file said it}
 
 
 @dataclass
@@ -112,6 +112,9 @@ def parse_manifest(data: Any, where: str = MANIFEST) -> Manifest:
     if task not in TASKS:
         raise ManifestError(f"expected task among {', '.join(TASKS)} in {where}, got {task!r}")
     decoder = data["decoder"]
+    if isinstance(decoder, Mapping) and "normalized" in decoder:  # schema 1 before box_format: true/false/null
+        decoder = {**decoder, "box_format": {True: "normalized", False: "pixels"}.get(decoder["normalized"])}
+        del decoder["normalized"]
     _check_keys(decoder, ("type", *decoder_option_names()), f"decoder of {where}", ("type",))
     try:
         decoder = decoder_config(decoder["type"], decoder)

@@ -25,12 +25,13 @@ import numpy as np
 from .backends.base import TensorSpec
 from .errors import ModelError, UserInputError
 from .results import Result
-from .tasks import classify, detect_ssd, detect_yolo, segment
+from .tasks import classify, detect_ssd, segment
 from .tasks.common import dequantize
 from .tasks.detect import assign_ssd_outputs
 from .tasks.instance import bind_yolo_seg, fits_yolo_seg, num_classes_yolo_seg
 from .tasks.pose import bind_movenet, bind_yolo_pose, fits_movenet
 from .tasks.registry import task_spec
+from .tasks.yolo import bind_end2end, bind_objectness, bind_yolo
 from .transform import Transform
 
 Decoder = Callable[[Sequence[np.ndarray], Transform], Result]
@@ -79,7 +80,7 @@ def decoder_names(task: str | None = None) -> tuple[str, ...]:
     """The registered decoders (of one task, when given).
 
     >>> decoder_names("detection"), decoder_names("pose")
-    (('ssd', 'yolo'), ('yolo-pose', 'movenet'))
+    (('ssd', 'yolo', 'yolo-objectness', 'yolo-end2end'), ('yolo-pose', 'movenet'))
     """
     return tuple(n for n, s in DECODERS.items() if task is None or s.task == task)
 
@@ -141,13 +142,6 @@ def _bind_classification(config: dict, outputs: list[TensorSpec], labels: tuple)
     return lambda outs, t: classify(outs[0], labels=labels, quant=quant, **options)
 
 
-def _bind_yolo(config: dict, outputs: list[TensorSpec], labels: tuple) -> Decoder:
-    if len(outputs) != 1 or len(outputs[0].shape) != 3:
-        raise ModelError(f"expected one YOLO output [1, 4+nc, N] or [1, N, 4+nc], got {[list(o.shape) for o in outputs]}")
-    quant, options = outputs[0].quant, _options(config)
-    return lambda outs, t: detect_yolo(outs[0], transform=t, labels=labels, quant=quant, **options)
-
-
 def _bind_ssd(config: dict, outputs: list[TensorSpec], labels: tuple) -> Decoder:
     options = _options(config)
     order = options.pop("outputs")
@@ -177,6 +171,14 @@ def _bind_segmentation(config: dict, outputs: list[TensorSpec], labels: tuple) -
     return lambda outs, t: segment(outs[0], transform=t, labels=labels, quant=quant, **options)
 
 
+def _segmentation_classes(shapes: Shapes) -> int | None:
+    """C of [1,H,W,C] / [1,C,H,W] scores; a single channel is a mask of classes 0 and 1; a class map does not say."""
+    if len(shapes[0]) != 4:
+        return None
+    channels = min(shapes[0][1], shapes[0][3])
+    return 2 if channels == 1 else channels
+
+
 def _one(shapes: Shapes, *ranks: int) -> bool:
     return len(shapes) == 1 and len(shapes[0]) in ranks
 
@@ -187,18 +189,26 @@ for _spec in (
                 "boxes/classes/scores/count", _bind_ssd,
                 fits=lambda shapes: len(shapes) >= 3 and any(len(s) == 3 and s[-1] == 4 for s in shapes)),
     DecoderSpec("yolo", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
-                                      "normalized": None, "class_agnostic": False},
-                "[1,4+nc,N]", _bind_yolo, fits=lambda shapes: _one(shapes, 3),
-                num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 4),
-    # Ultralytics' segment and pose heads (task: segment / pose in its metadata). A pose output is shaped
-    # like a detector's: a bare model is read as pose only when the task (or decoder) says so.
+                                      "box_format": None, "class_agnostic": False},
+                "[1,4+nc,N] or [1,N,4+nc] (anchor-free: Ultralytics v8, v11)", bind_yolo,
+                fits=lambda shapes: _one(shapes, 3), num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 4),
+    # Recognised by edgevision.layouts (labels, metadata, the [1,K,6] shape) rather than guessed by ``fits``.
+    DecoderSpec("yolo-objectness", "detection", {"score_threshold": 0.25, "iou_threshold": 0.45,
+                                                 "max_detections": 100, "box_format": None, "class_agnostic": False},
+                "[1,N,5+nc] (objectness: YOLOv5, v7)", bind_objectness, fits=lambda shapes: False,
+                num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 5),
+    DecoderSpec("yolo-end2end", "detection", {"score_threshold": 0.25, "max_detections": 300, "box_format": None},
+                "[1,K,6] (x1,y1,x2,y2,score,class; NMS in the model)", bind_end2end, fits=lambda shapes: False),
+    # Ultralytics' segment and pose heads (task: segment / pose in its metadata; edgevision.layouts names
+    # them). A pose output is shaped like a detector's: a bare model is read as pose when its metadata,
+    # the task or the decoder says so.
     DecoderSpec("yolo-seg", "instance-segmentation",
-                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "normalized": None,
+                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "box_format": None,
                  "class_agnostic": False, "proto_layout": None, "mask_threshold": 0.0},
                 "[1,4+nc+nm,N] + prototypes [1,nm,H/4,W/4]", bind_yolo_seg, fits=fits_yolo_seg,
                 num_classes=num_classes_yolo_seg),
     DecoderSpec("yolo-pose", "pose",
-                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "normalized": None,
+                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "box_format": None,
                  "class_agnostic": False, "kpt_shape": [17, 3]},
                 "[1,4+nc+K*3,N] (kpt_shape [K,3])", bind_yolo_pose, fits=lambda shapes: _one(shapes, 3)),
     DecoderSpec("movenet", "pose", {"score_threshold": 0.2, "keypoint_threshold": 0.2}, "[1,1,K,3] (y, x, score)",
@@ -208,7 +218,6 @@ for _spec in (
                 fits=lambda shapes: _one(shapes, 2) or (_one(shapes, 4) and shapes[0][1] == shapes[0][2] == 1),
                 num_classes=lambda shapes: max(shapes[0])),
     DecoderSpec("segmentation", "segmentation", {"layout": None}, "[1,H,W,C]", _bind_segmentation,
-                fits=lambda shapes: _one(shapes, 3, 4),
-                num_classes=lambda shapes: min(shapes[0][1], shapes[0][3]) if len(shapes[0]) == 4 else None),
+                fits=lambda shapes: _one(shapes, 3, 4), num_classes=_segmentation_classes),
 ):
     register_decoder(_spec)

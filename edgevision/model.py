@@ -9,6 +9,7 @@ Example:
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -291,18 +292,45 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
         path = extract_bundle(path)
     if path.is_dir():
         return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
-    task, dtype, labels, fmt_kwargs, options = split_model_info(model_info)
+    from .layouts import choose_decoder
+    from .metadata import read_metadata
+
+    meta = read_metadata(path)  # what the file says (Ultralytics, Model API, TFLite Support): defaults, flags win
+    given = {k: v for k, v in model_info.items() if v is not None}
+    defaults = metadata_defaults(meta.settings, given)
+    hint = defaults.pop("decoder", None)
+    task, dtype, labels, fmt_kwargs, options = split_model_info({**defaults, **given})
     fmt = InputFormat(**fmt_kwargs)
     opts = target_options(target) if target not in ("auto", None) else {}
     opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
     be = open_backend(path, backend=backend or opts.pop("backend", None), input_size=fmt.size, **opts)
-    dtype = dtype or guess_decoder(task, be.outputs)
+    shapes = [tuple(o.shape) for o in be.outputs]
+    dtype = dtype or choose_decoder(task, shapes, n_labels=len(labels), hint=hint) or guess_decoder(task, be.outputs)
     spec = decoder_spec(dtype)
     if task is not None and spec.task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
     config = decoder_config(dtype, {k: v for k, v in options.items() if k in spec.defaults})
-    return Model(be, task=spec.task, labels=labels, input_format=fmt, decoder=config,
-                 artifact={"file": str(path), "target": None if target == "auto" else target})
+    artifact: dict[str, Any] = {"file": str(path), "target": None if target == "auto" else target}
+    if meta:
+        artifact["metadata"] = {k: o for k, o in meta.origins.items() if k not in given}
+    return Model(be, task=spec.task, labels=labels, input_format=fmt, decoder=config, artifact=artifact)
+
+
+def metadata_defaults(settings: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata settings a user's own options leave standing: a task or decoder given drops the metadata's
+    (they name one layout together); every other setting is overridden one by one.
+
+    >>> metadata_defaults({"task": "detection", "decoder": "yolo", "pad_value": 114}, {"task": "classification"})
+    {'pad_value': 114}
+    """
+    out = {k: v for k, v in settings.items() if k not in given}
+    if "task" in given or "decoder" in given:
+        out.pop("task", None)
+        out.pop("decoder", None)
+    if "scale" in given:  # scale= is mean/std in other words
+        out.pop("mean", None)
+        out.pop("std", None)
+    return out
 
 
 def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str | None,
@@ -314,12 +342,32 @@ def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str |
     opts = target_options(target_id, artifact.format)
     opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
     be = open_backend(file, backend=backend or opts.pop("backend", None), input_size=manifest.input.size, **opts)
+    task, decoder, labels, fmt = bundle_overrides(manifest, overrides)
+    return Model(be, task=task, labels=labels, input_format=fmt, decoder=decoder,
+                 artifact={"file": str(file), "target": target_id, "format": artifact.format,
+                           "precision": artifact.precision, "selected": reason})
+
+
+def bundle_overrides(manifest: Manifest, overrides: Mapping[str, Any]) -> tuple[str, dict, list, InputFormat]:
+    """(task, decoder config, labels, input format) of a bundle with a user's overrides: labels, input options,
+    decoder options, or another decoder (``decoder=``, ``task=``) with its own options.
+
+    Example:
+        >>> task, decoder, labels, fmt = bundle_overrides(manifest, {"labels": ["a", "b"]})   # doctest: +SKIP
+    """
+    task, dtype, labels, fmt_kwargs, options = split_model_info(overrides)
     decoder = dict(manifest.decoder)
-    unknown = sorted(set(overrides) - set(decoder))
+    if dtype is None and task is not None and task != manifest.task:
+        raise UserInputError(f"expected --decoder with --task {task} for a {manifest.task} bundle, got none")
+    if dtype is not None and dtype != decoder["type"]:
+        spec = decoder_spec(dtype)
+        if task is not None and spec.task != task:
+            raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
+        decoder = decoder_config(dtype, {k: v for k, v in decoder.items() if k in spec.defaults})
+    unknown = sorted(set(options) - set(decoder) - {"type"})
     if unknown:
         raise UserInputError(f"unknown option {unknown[0]!r} for this bundle's {decoder['type']} decoder; "
                              f"valid options: {', '.join(k for k in decoder if k != 'type')}")
-    decoder.update(overrides)
-    return Model(be, task=manifest.task, labels=manifest.labels, input_format=manifest.input, decoder=decoder,
-                 artifact={"file": str(file), "target": target_id, "format": artifact.format,
-                           "precision": artifact.precision, "selected": reason})
+    decoder.update(options)
+    fmt = dataclasses.replace(manifest.input, **fmt_kwargs) if fmt_kwargs else manifest.input
+    return decoder_spec(decoder["type"]).task, decoder, labels or list(manifest.labels), fmt

@@ -157,7 +157,8 @@ class Preprocessor:
         else:
             _, self.channels, h, w = self.shape
         if h <= 0 or w <= 0:
-            raise ModelError(f"expected a static input height and width, got shape {list(self.shape)}")
+            raise ModelError(f"expected a static input height and width, got shape {list(self.shape)}: pass the size "
+                             f"to run it at, --size WxH (size=(w, h) in Python)")
         self.size = (w, h)
         if self.quant is not None and self.quant[0] == 0:
             self.quant = None
@@ -193,9 +194,9 @@ class Preprocessor:
         values = (np.arange(256, dtype=np.float64)[None, :] - means[:, None]) / stds[:, None]
         if not quantised:
             return values.astype(self.dtype)
-        if self.quant is None:
-            raise ModelError(f"expected quantisation parameters for a {self.dtype} input, got none")
-        scale, zero_point = self.quant
+        # An integer input without quantisation parameters (an OpenVINO or ONNX uint8 input, TF's image_tensor)
+        # takes the values themselves: scale 1, zero point 0.
+        scale, zero_point = self.quant if self.quant is not None else (1.0, 0)
         info = np.iinfo(self.dtype)
         return np.clip(np.rint(values / scale) + zero_point, info.min, info.max).astype(self.dtype)
 

@@ -153,7 +153,7 @@ def _train_mobilenet(out: str) -> None:
 
     test = shapes_dataset("detection", cfg["test_images"], cfg["size"], cfg["seed"] + 100)
     decode = make_decoder({"type": "yolo", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
-                           "normalized": True}, [TensorSpec("output", (1, 256, 4 + NC), np.dtype(np.float32), None)],
+                           "box_format": "normalized"}, [TensorSpec("output", (1, 256, 4 + NC), np.dtype(np.float32), None)],
                           ("circle", "square", "triangle"))
     t = make_transform((cfg["size"], cfg["size"]), (cfg["size"], cfg["size"]), "stretch")
     raw = model.predict(test.images.astype(np.float32), batch_size=1, verbose=0)

@@ -86,7 +86,7 @@ REFERENCES = {
     "detector": Reference(
         stem="shapes_detector", task="detection", size=128, labels=SHAPE_LABELS,
         decoder={"type": "yolo", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
-                 "normalized": True},
+                 "box_format": "normalized"},
         metric="map50", bar=0.7, train_images=1200, epochs=8, batch_size=32, test_images=300, offset=2),
     "segmenter": Reference(
         # Batch 16: the net first learns shape vs background and only later which shape; at batch 32
@@ -97,12 +97,12 @@ REFERENCES = {
     "instances": Reference(
         stem="shapes_instances", task="instance-segmentation", size=160, labels=SHAPE_LABELS,
         decoder={"type": "yolo-seg", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
-                 "normalized": True},
+                 "box_format": "normalized"},
         metric="mask_map50", bar=0.7, train_images=900, epochs=10, batch_size=16, test_images=150, offset=4),
     "pose": Reference(
         stem="figures_pose", task="pose", size=160, labels=("person",),
         decoder={"type": "yolo-pose", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
-                 "normalized": True, "kpt_shape": [17, 3]},
+                 "box_format": "normalized", "kpt_shape": [17, 3]},
         metric="oks_map50", bar=0.5, train_images=900, epochs=12, batch_size=16, test_images=150, offset=5),
     "movenet": Reference(
         stem="figure_movenet", task="pose", size=128, labels=("person",),
@@ -376,8 +376,8 @@ def load_kwargs(info: dict) -> dict[str, Any]:
 
     Example:
         >>> kw = load_kwargs(model_info(REFERENCES["detector"]))
-        >>> kw["decoder"], kw["normalized"], kw["resize"]
-        ('yolo', True, 'stretch')
+        >>> kw["decoder"], kw["box_format"], kw["resize"]
+        ('yolo', 'normalized', 'stretch')
     """
     decoder = {k: v for k, v in info["decoder"].items() if k != "type"}
     return {"task": info["task"], "labels": info["labels"], "decoder": info["decoder"]["type"],

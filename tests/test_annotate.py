@@ -48,6 +48,21 @@ def test_segmentation_blends_class_colours_and_leaves_background():
     assert (out[5:20, 5:60] != GREY).any()  # a legend line: "b 50.0%"
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int32, np.int64, np.uint64])
+def test_segmentation_of_every_class_map_dtype_a_model_emits(dtype):
+    # segment() returns uint8 maps; a class map straight from a model may be any integer type (numpy 2
+    # raises OverflowError on uint8 % 256). Ids past the palette wrap around it.
+    class_map = np.zeros((240, 320), dtype)
+    class_map[:, 160:] = 2
+    class_map[230:, :10] = 1
+    if np.iinfo(dtype).max > 300:
+        class_map[230:, 300:] = 258
+    out = annotate(grey(), Segmentation(class_map, ("bg", "a", "b")), alpha=1.0)
+    assert (out[200, 300] == colour(2)).all() and (out[235, 5] == colour(1)).all() and (out[200, 20] == GREY).all()
+    if np.iinfo(dtype).max > 300:
+        assert (out[235, 310] == colour(2)).all()  # 258 wraps to 2
+
+
 def test_segmentation_map_at_model_resolution_is_scaled_up():
     small = np.zeros((60, 80), np.int64)
     small[30:, :] = 1

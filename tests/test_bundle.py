@@ -150,3 +150,12 @@ def test_tampered_openvino_weights_are_refused(zoo, tmp_path):
     (bundle / "model.bin").write_bytes(bytes(data))
     with pytest.raises(ManifestError, match="model.bin"):
         edgevision.load(bundle, target="intel-cpu")
+
+
+def test_a_manifest_written_before_box_format_still_reads():
+    """Bundles on devices say ``"normalized": true``; the option is ``box_format`` now."""
+    from edgevision.bundle import parse_manifest
+
+    data = {"schema": 1, "task": "detection", "decoder": {"type": "yolo", "normalized": True},
+            "artifacts": {"cpu": {"file": "m.tflite", "format": "tflite", "precision": "fp32", "sha256": "0"}}}
+    assert parse_manifest(data).decoder["box_format"] == "normalized"

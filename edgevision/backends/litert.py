@@ -118,9 +118,8 @@ class LiteRTBackend(Backend):
         shape = [1 if d < 0 else int(d) for d in signature]
         if len(shape) == 4 and (signature[1] < 0 or signature[2] < 0):
             if not input_size:
-                raise ModelFileError(
-                    f"expected a static input size or an input_size for this dynamic input, got {signature}"
-                )
+                raise ModelFileError(f"expected a static input shape, got the dynamic input {signature}: pass the size to run "
+                                     f"it at, --size WxH (size=(w, h) in Python)")
             shape[1], shape[2] = input_size[1], input_size[0]
         self._interp.resize_tensor_input(detail["index"], shape, strict=False)
 

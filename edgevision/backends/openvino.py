@@ -153,7 +153,8 @@ class OpenVINOBackend(Backend):
         static = [1 if d < 0 else d for d in dims]
         if len(dims) == 4 and any(d < 0 for d in dims[1:]):
             if not input_size:
-                raise ModelFileError(f"expected a static input size or an input_size for this dynamic input, got {dims}")
+                raise ModelFileError(f"expected a static input shape, got the dynamic input {dims}: pass the size to run "
+                                     f"it at, --size WxH (size=(w, h) in Python)")
             w, h = input_size
             if dims[-1] in (1, 3):
                 static[1], static[2] = h, w

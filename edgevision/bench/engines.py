@@ -150,6 +150,7 @@ def run_engine(path: str | Path, fmt: str, *, threads: int, runs: int, warmup: i
     1.98
     """
     tool = find_tool(tool_for(fmt))
+    path = Path(path).resolve()  # the tool runs in a temporary directory: a relative path would point nowhere
     # The same properties OpenVINOBackend compiles with (it pins f32 where the artifact has no precision).
     ov_config = {"CPU": {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": str(threads),
                          "INFERENCE_PRECISION_HINT": precision_hint}}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..targets.catalogue import Precision
-from .options import _floats, _positive_int, add_task_arguments
+from .options import _floats, _positive_int, add_box_format_argument, add_task_arguments
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -63,11 +63,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mean", type=_floats, help="per-channel mean in pixel units")
     g.add_argument("--std", type=_floats, help="per-channel std in pixel units")
     g.add_argument("--scale", type=_floats, help="input = pixel * scale")
+    g.add_argument("--pad-value", type=int, help="letterbox padding pixel value (Ultralytics: 114)")
     g.add_argument("--score-threshold", type=float)
     g.add_argument("--iou-threshold", type=float)
+    g.add_argument("--max-detections", type=_positive_int)
+    g.add_argument("--label-offset", type=int, help="added to SSD class ids (-1 for the TF OD API's 1-based ids)")
+    add_box_format_argument(g)
 
 
-OVERRIDES = ("task", "decoder", "labels", "resize", "color", "mean", "std", "scale", "score_threshold", "iou_threshold")
+OVERRIDES = ("task", "decoder", "labels", "resize", "color", "mean", "std", "scale", "pad_value", "score_threshold",
+             "iou_threshold", "max_detections", "label_offset", "box_format")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -76,7 +81,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     head = ("target", "format", "precision", "size", "fidelity", "drop", "file")
     return console_table(head, [(r["target"], r["format"], r["precision"], _size(r["size"]), _fidelity(r["fidelity"]),
-                                 f"{r['fidelity']['drop']:+.4f}", r["file"]) for r in rows])
+                                 f"{r['fidelity']['drop']:+.4f}" + (" ⚠ over 0.05" if r["fidelity"].get("flagged") else ""),
+                                 r["file"]) for r in rows])
 
 
 def _fidelity(f: dict[str, Any]) -> str:

@@ -49,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
         for target, art in manifest.artifacts.items():
             report["artifacts"][target] = digest(path / art.file)
     else:
+        from ..metadata import read_metadata
+
         report = {"model": str(path), **digest(path)}
+        meta = read_metadata(path)
+        if meta:
+            report["metadata"] = meta.to_dict()
     if args.json:
         print(json.dumps(report, default=str))
         return 0
@@ -60,7 +65,17 @@ def run(args: argparse.Namespace) -> int:
             art = m["artifacts"][target]
             print(f"{target}: {art['file']} ({art['format']}, {art['precision']}, {art.get('size', 0)} bytes)")
             print(render(d))
+        if m["source"].get("metadata"):
+            print("model information from the source's metadata: "
+                  + ", ".join(f"{k} ({o})" for k, o in m["source"]["metadata"].items()))
     else:
         print(f"{path}:")
         print(render(report))
+        if "metadata" in report:
+            from ..metadata import ModelMetadata, describe
+
+            m = report["metadata"]
+            print(f"  metadata ({m['exporter']}), the defaults edgevision.load and convert use (flags override):")
+            meta = ModelMetadata(settings=m["settings"], origins=m["origins"])
+            print("\n".join(f"    {line}" for line in describe(meta)))
     return 0

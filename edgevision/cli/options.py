@@ -71,10 +71,18 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--top-k", type=_positive_int)
     d.add_argument("--max-detections", type=_positive_int)
     d.add_argument("--label-offset", type=int)
+    add_box_format_argument(d)
+
+
+def add_box_format_argument(g: Any) -> None:
+    """``--box-format``: YOLO boxes in input pixels or fractions of the input (default: the metadata, else the outputs)."""
+    g.add_argument("--box-format", choices=("pixels", "normalized"),
+                   help="YOLO boxes in input pixels or as fractions of the input (default: from the model's metadata, "
+                        "else decided once from its outputs)")
 
 
 MODEL_INFO_FLAGS = ("task", "decoder", "labels", "size", "resize", "color", "mean", "std", "scale", "pad_value",
-                    "score_threshold", "iou_threshold", "top_k", "max_detections", "label_offset")
+                    "score_threshold", "iou_threshold", "top_k", "max_detections", "label_offset", "box_format")
 
 
 def load_model(args: argparse.Namespace) -> Any:

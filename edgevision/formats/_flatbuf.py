@@ -147,6 +147,11 @@ class Table:
         """The item count of a vector field, bounds-checked but not read (e.g. weights)."""
         return self._vector(slot, item_size, what)[1]
 
+    def blob(self, slot: int, what: str) -> bytes:
+        """A ``[ubyte]`` vector field's bytes (b"" when absent), bounds-checked."""
+        start, count = self._vector(slot, 1, what)
+        return bytes(self.buf.data[start:start + count]) if count else b""
+
     def scalars(self, slot: int, code: str, what: str) -> tuple:
         """A vector of scalars as a tuple; ``code`` is a struct code ('i', 'f', 'q', 'B')."""
         start, count = self._vector(slot, struct.calcsize(code), what)

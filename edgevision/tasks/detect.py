@@ -23,7 +23,7 @@ from ..transform import Transform
 from .common import Quantization, dequantize
 from .nms import batched_nms, nms
 
-# ultralytics' TFLite exports give boxes as fractions of the input; pixel boxes exceed this.
+# Ultralytics' TFLite exports give boxes as fractions of the input; pixel box centres exceed this.
 _NORMALIZED_MAX = 2.0
 
 
@@ -57,6 +57,82 @@ def _cxcywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2] - half, boxes[:, :2] + half], axis=1)
 
 
+BOX_FORMATS = ("pixels", "normalized")
+_SCORE_TOLERANCE = 1e-3  # float rounding of a sigmoid; quantised scores stay inside [0, 1]
+
+
+class ScoreRangeError(ModelError):
+    """Decoded scores outside [0, 1]: the outputs are not the layout the decoder reads (see ``edgevision.layouts``)."""
+
+
+def check_scores(score: np.ndarray, what: str) -> None:
+    """ScoreRangeError unless every score lies in [0, 1] (within float rounding).
+
+    >>> check_scores(np.array([0.2, 2.0]), "class scores")
+    Traceback (most recent call last):
+    ...
+    edgevision.tasks.detect.ScoreRangeError: expected class scores in [0, 1], got values from 0.20 to 2.00
+    """
+    if score.size:
+        lo, hi = float(score.min()), float(score.max())
+        if lo < -_SCORE_TOLERANCE or hi > 1 + _SCORE_TOLERANCE:
+            raise ScoreRangeError(f"expected {what} in [0, 1], got values from {lo:.2f} to {hi:.2f}")
+
+
+def parse_box_format(box_format: str | None) -> str | None:
+    """"pixels", "normalized", or None (decide from the outputs); UserInputError naming the choices."""
+    if box_format in (None, "auto"):
+        return None
+    name = str(box_format).lower().replace("normalised", "normalized")
+    if name not in BOX_FORMATS:
+        from ..errors import UserInputError
+
+        raise UserInputError(f"expected a box format among {', '.join(BOX_FORMATS)} (or auto), got {box_format!r}")
+    return name
+
+
+def centres_normalized(centres: np.ndarray) -> bool:
+    """Whether box centres are fractions of the input: a raw head has a candidate at every grid cell, so pixel
+    centres reach far past 2 on any frame, fractions never do.
+
+    >>> centres_normalized(np.array([[0.1, 0.9], [0.5, 0.5]])), centres_normalized(np.array([[4.0, 60.0]]))
+    (True, False)
+    """
+    return centres.size == 0 or float(np.abs(centres).max()) <= _NORMALIZED_MAX
+
+
+def select_boxes(boxes: np.ndarray, score: np.ndarray, class_id: np.ndarray, *, transform: Transform,
+                 labels: Sequence[str], score_threshold: float, iou_threshold: float | None, max_detections: int,
+                 normalized: bool, class_agnostic: bool = False, centre: bool = False) -> Detections:
+    """Candidates (xyxy, or cx cy w h when ``centre``, in input pixels or fractions) above ``score_threshold``,
+    NMS-ed (unless ``iou_threshold`` is None: NMS done in the model), the best ``max_detections``, in source pixels.
+
+    >>> from edgevision.transform import make_transform
+    >>> t = make_transform((10, 10), (10, 10), "stretch")
+    >>> d = select_boxes(np.array([[0.0, 0, 5, 5]]), np.array([0.9]), np.array([0]), transform=t, labels=(),
+    ...                  score_threshold=0.5, iou_threshold=None, max_detections=10, normalized=False)
+    >>> d.xyxy.tolist()
+    [[0.0, 0.0, 5.0, 5.0]]
+    """
+    keep = score >= score_threshold
+    if not keep.any():
+        return Detections.empty(labels)
+    xyxy = boxes[keep].astype(np.float32, copy=False)
+    if normalized:
+        w, h = transform.input_size
+        xyxy = xyxy * np.array([w, h, w, h], np.float32)
+    if centre:  # after the scaling: whole-pixel centres and sizes stay exact
+        xyxy = _cxcywh_to_xyxy(xyxy)
+    score, class_id = score[keep], class_id[keep]
+    if iou_threshold is None:
+        kept = np.argsort(-score, kind="stable")[: max(0, int(max_detections))]
+    elif class_agnostic:
+        kept = nms(xyxy, score, iou_threshold, max_output=max_detections)
+    else:
+        kept = batched_nms(xyxy, score, class_id, iou_threshold, max_output=max_detections)
+    return Detections(transform.to_source(xyxy[kept]), score[kept], class_id[kept], labels)
+
+
 def detect_yolo(
     output: np.ndarray,
     *,
@@ -66,17 +142,19 @@ def detect_yolo(
     max_detections: int = 100,
     labels: Sequence[str] = (),
     quant: Quantization = None,
-    normalized: bool | None = None,
+    box_format: str | None = None,
     class_agnostic: bool = False,
 ) -> Detections:
-    """Decode a raw ultralytics-v8-style output: rows (cx, cy, w, h, class scores...).
+    """Decode a raw anchor-free YOLO output (Ultralytics v8, v11): rows (cx, cy, w, h, class scores...).
 
     The output is [1, 4+nc, N] or [1, N, 4+nc]; with ``labels`` the dim equal to
     4+len(labels) holds the attributes, otherwise the smaller dim does. Boxes are in
-    model-input pixels, or fractions of the input when ``normalized`` (None: fractions
-    when no box value exceeds 2). A candidate's score is its best class score; those of
-    at least ``score_threshold`` go through class-aware NMS (plain NMS when
-    ``class_agnostic``), and the best ``max_detections`` are mapped to source pixels.
+    model-input pixels (``box_format="pixels"``) or fractions of the input
+    (``"normalized"``, as Ultralytics' TFLite exports give them); None decides from the box
+    centres (``centres_normalized``). A candidate's score is its best class score, which must
+    lie in [0, 1] (``ScoreRangeError`` otherwise: not this layout); those of at least
+    ``score_threshold`` go through class-aware NMS (plain NMS when ``class_agnostic``), and
+    the best ``max_detections`` are mapped to source pixels.
 
     Example:
         >>> from edgevision.transform import make_transform
@@ -92,22 +170,12 @@ def detect_yolo(
     class_scores = rows[:, 4:]
     class_id = np.argmax(class_scores, axis=1)
     score = np.take_along_axis(class_scores, class_id[:, None], axis=1)[:, 0]
-    if normalized is None:
-        normalized = rows.shape[0] > 0 and float(np.abs(rows[:, :4]).max()) <= _NORMALIZED_MAX
-    keep = score >= score_threshold
-    if not keep.any():
-        return Detections.empty(labels)
-    boxes = rows[keep, :4]
-    if normalized:
-        w, h = transform.input_size
-        boxes = boxes * np.array([w, h, w, h], np.float32)
-    xyxy = _cxcywh_to_xyxy(boxes)
-    score, class_id = score[keep], class_id[keep]
-    if class_agnostic:
-        kept = nms(xyxy, score, iou_threshold, max_output=max_detections)
-    else:
-        kept = batched_nms(xyxy, score, class_id, iou_threshold, max_output=max_detections)
-    return Detections(transform.to_source(xyxy[kept]), score[kept], class_id[kept], labels)
+    check_scores(score, "class scores")
+    fmt = parse_box_format(box_format)
+    normalized = centres_normalized(rows[:, :2]) if fmt is None else fmt == "normalized"
+    return select_boxes(rows[:, :4], score, class_id, transform=transform, labels=labels,
+                        score_threshold=score_threshold, iou_threshold=iou_threshold, max_detections=max_detections,
+                        normalized=normalized, class_agnostic=class_agnostic, centre=True)
 
 
 def _ssd_array(value: np.ndarray, what: str, expected: str, width: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from ..instances import InstanceSegmentation
 from ..masks import InstanceMasks
 from ..transform import Transform
 from .common import Quantization, dequantize
-from .detect import _NORMALIZED_MAX, _cxcywh_to_xyxy, _yolo_rows
+from .detect import _cxcywh_to_xyxy, _yolo_rows, centres_normalized, check_scores, parse_box_format
 from .nms import batched_nms, nms
 
 PROTO_LAYOUTS = ("NCHW", "NHWC")
@@ -99,15 +99,15 @@ def segment_instances(
     labels: Sequence[str] = (),
     quant: Quantization = None,
     proto_quant: Quantization = None,
-    normalized: bool | None = None,
+    box_format: str | None = None,
     class_agnostic: bool = False,
     proto_layout: str = "NCHW",
     mask_threshold: float = 0.0,
 ) -> InstanceSegmentation:
     """Decode a YOLO-seg detection output and its prototypes (see the module docstring).
 
-    Boxes are in model-input pixels, or fractions of the input when ``normalized``
-    (None: fractions when no box value exceeds 2), as ``detect_yolo`` reads them; NMS
+    Boxes are in model-input pixels, or fractions of the input, as ``box_format`` says
+    (``"pixels"``, ``"normalized"``; None: decided from the box centres), as ``detect_yolo`` reads them; NMS
     is class-aware unless ``class_agnostic``. ``quant`` and ``proto_quant`` are the two
     outputs' own (scale, zero point): an int8 model quantises each on its own scale.
     """
@@ -128,11 +128,12 @@ def segment_instances(
     class_scores = rows[:, 4:4 + nc]
     class_id = np.argmax(class_scores, axis=1)
     score = np.take_along_axis(class_scores, class_id[:, None], axis=1)[:, 0]
+    check_scores(score, "class scores")  # not a YOLO-seg output after all: say so, decode nothing
     keep = score >= score_threshold
     if not keep.any():
         return InstanceSegmentation.empty(labels, transform.source_size)
-    if normalized is None:
-        normalized = float(np.abs(rows[:, :4]).max()) <= _NORMALIZED_MAX
+    fmt = parse_box_format(box_format)
+    normalized = centres_normalized(rows[:, :2]) if fmt is None else fmt == "normalized"
     boxes = rows[keep, :4]
     if normalized:
         iw, ih = transform.input_size

@@ -2,7 +2,7 @@
 
 - **YOLO-pose**: one output ``[1, 4+nc+K*D, N]`` (or ``[1, N, 4+nc+K*D]``): cx, cy, w,
   h, nc class scores, then K keypoints of D values, x, y (model-input pixels, or
-  fractions of the input like the boxes) and, when D is 3, a visibility score already
+  fractions of the input like the boxes: ``box_format``) and, when D is 3, a visibility score already
   through a sigmoid. ``kpt_shape`` is Ultralytics' metadata key ([17, 3] for COCO
   persons). NMS as for ``detect_yolo``.
 - **MoveNet** (single pose): ``[1, 1, K, 3]`` of (y, x, score), y and x fractions of
@@ -32,7 +32,7 @@ from ..errors import ModelError
 from ..poses import Poses
 from ..transform import Transform
 from .common import Quantization, dequantize
-from .detect import _NORMALIZED_MAX, _cxcywh_to_xyxy, _yolo_rows
+from .detect import _cxcywh_to_xyxy, _yolo_rows, centres_normalized, check_scores, parse_box_format
 from .nms import batched_nms, nms
 
 DEFAULT_KPT_SHAPE = (17, 3)
@@ -72,7 +72,7 @@ def detect_poses(
     max_detections: int = 100,
     labels: Sequence[str] = (),
     quant: Quantization = None,
-    normalized: bool | None = None,
+    box_format: str | None = None,
     class_agnostic: bool = False,
 ) -> Poses:
     """Decode a YOLO-pose output (see the module docstring) into source-pixel boxes and keypoints.
@@ -96,11 +96,12 @@ def detect_poses(
     class_scores = rows[:, 4:4 + nc]
     class_id = np.argmax(class_scores, axis=1)
     score = np.take_along_axis(class_scores, class_id[:, None], axis=1)[:, 0]
+    check_scores(score, "class scores")  # not a YOLO-pose output after all (e.g. a detector's): say so
     keep = score >= score_threshold
     if not keep.any():
         return Poses.empty(labels, k)
-    if normalized is None:
-        normalized = float(np.abs(rows[:, :4]).max()) <= _NORMALIZED_MAX
+    fmt = parse_box_format(box_format)
+    normalized = centres_normalized(rows[:, :2]) if fmt is None else fmt == "normalized"
     boxes = rows[keep, :4]
     kp = rows[keep, 4 + nc:].reshape(-1, k, d)
     if normalized:

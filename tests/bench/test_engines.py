@@ -122,3 +122,10 @@ def test_compare_on_a_format_without_a_tool_is_a_note(classifier, tiny):
                     label="o").to_dict()
     assert run["compare"] == {"note": "no engine tool for onnx (litert-benchmark: .tflite, benchmark_app: OpenVINO IR)"}
     assert run["infer_only"]["phases"] == 1
+
+
+def test_the_real_tool_finds_a_model_given_by_a_relative_path(classifier, monkeypatch):
+    # The tool runs in a temporary directory: README's `edgevision bench model.xml --compare` passes a relative path.
+    monkeypatch.chdir(classifier["openvino"].parent)
+    res = run_engine(classifier["openvino"].name, "openvino-ir", threads=1, runs=3, warmup=1)
+    assert res["median_ms"] > 0 and str(classifier["openvino"]) in res["command"]

@@ -511,3 +511,46 @@ def test_live_error_lines_say_what_was_expected(live_error_runs, busy_port):
         del expected["show without a display"]
     for case, text in expected.items():
         assert text in live_error_runs[case].stderr, (case, live_error_runs[case].stderr)
+
+
+# ---------------------------------------------------------------- issue 11: overrides on a bundle, --size, --box-format
+def _records(capsys) -> list[dict]:
+    return [r for r in map(json.loads, capsys.readouterr().out.splitlines()) if "summary" not in r]
+
+
+def test_run_bundle_takes_label_and_decoder_overrides(files, tmp_path, capsys):
+    """``run BUNDLE --labels/--task/--decoder`` failed with "unknown option" before."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("v\nw\nx\ny\nz\n")
+    assert main(["run", str(files["bundle"]), "--source", str(files["image"]), "--json", "--labels", str(labels),
+                 "--top-k", "2"]) == 0
+    (record,) = _records(capsys)
+    assert len(record["classes"]) == 2 and {c["label"] for c in record["classes"]} <= set("vwxyz")
+    assert main(["run", str(files["bundle"]), "--source", str(files["image"]), "--json", "--task", "classification",
+                 "--decoder", "classification", "--score-threshold", "0.99"]) == 0
+    (record,) = _records(capsys)
+    assert record["classes"] == []
+    assert main(["run", str(files["bundle"]), "--source", str(files["image"]), "--task", "detection"]) == 2
+    assert "expected --decoder with --task detection for a classification bundle" in capsys.readouterr().err
+
+
+def test_a_dynamic_shape_model_error_names_size(tmp_path, capsys):
+    import _exporters as ex
+
+    path = ex.paddle_classifier_onnx(tmp_path / "cls.onnx")
+    assert main(["run", str(path), "--source", "synthetic://64x48@30", "--max-frames", "1"]) != 0
+    assert "--size WxH" in capsys.readouterr().err
+    assert main(["run", str(path), "--source", "synthetic://64x48@30", "--max-frames", "1", "--size", "192x48",
+                 "--json"]) == 0
+    assert _records(capsys)[0]["task"] == "classification"
+
+
+def test_run_box_format_flag(tmp_path, capsys, files):
+    import _tf_exporters as tfx
+
+    path = tfx.ultralytics_tflite(tmp_path / "y_float32.tflite")
+    assert main(["run", str(path), "--source", str(files["image"]), "--json"]) == 0
+    normalised = _records(capsys)[0]["detections"]
+    assert main(["run", str(path), "--source", str(files["image"]), "--json", "--box-format", "pixels"]) == 0
+    as_pixels = _records(capsys)[0]["detections"]
+    assert normalised and as_pixels and max(d["xyxy"][2] - d["xyxy"][0] for d in as_pixels) < 3  # fractions as pixels

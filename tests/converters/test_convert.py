@@ -164,3 +164,93 @@ def test_dynamic_range_precision_is_reachable_end_to_end(workdir, tmp_path):
     assert result.manifest.artifacts["rpi5"].fidelity["top1_agreement"] >= 0.9
     with pytest.raises(UserInputError, match=r"expected a precision intel-cpu takes \(fp32, int8\), got 'dynamic'"):
         convert(workdir / "classifier.keras", ["intel-cpu:dynamic"], out=tmp_path / "c", log=lambda m: None)
+
+
+# ------------------------------------------------------------------ issue 11: bring your own model
+def test_a_drop_over_0_05_is_flagged_without_max_drop(tmp_path):
+    """The table, stderr and the manifest say it; the bundle is still written (no --max-drop)."""
+    model = Path(__file__).resolve().parents[2] / "examples" / "models" / "shapes_classifier.keras"
+    from edgevision.converters.datasets import write_shapes_dataset
+
+    write_shapes_dataset(tmp_path / "val", "classification", 40, 64, seed=41)
+    np.save(tmp_path / "wrong.npy", np.random.default_rng(0).uniform(0, 3, (32, 64, 64, 3)).astype(np.float32))
+    r = cli(model, "--target", "rpi5", "--calibration", "wrong.npy", "--validation", "val", "-o", "bundle", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "⚠ over 0.05" in r.stdout and "warning: rpi5: int8 artifact drop" in r.stderr
+    fidelity = read_manifest(tmp_path / "bundle").artifacts["rpi5"].fidelity
+    assert fidelity["drop"] > 0.05 and fidelity["flagged"].startswith(f"drop {fidelity['drop']:.4f} > 0.05")
+
+
+def test_a_target_given_twice_with_two_precisions_is_refused(workdir, tmp_path):
+    """Two rows were printed, one kept in the manifest, the other's files orphaned."""
+    with pytest.raises(UserInputError, match="expected each target once in a bundle, got intel-cpu twice "
+                                             r"\(fp32 and int8\)"):
+        convert(workdir / "classifier.keras", ["intel-cpu:fp32", "intel-cpu:int8"], out=tmp_path / "b",
+                calibration=workdir / "images", log=lambda m: None)
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.fixture(scope="module")
+def yolo_onnx(tmp_path_factory):
+    import _exporters as ex
+
+    return ex.yolov8_onnx(tmp_path_factory.mktemp("yolo") / "yolov8n.onnx")
+
+
+def test_each_openvino_device_kind_gets_an_ir_quantised_for_it(yolo_onnx, workdir, tmp_path):
+    """intel-cpu and intel-npu shared one IR quantised for target_device CPU before."""
+    result = convert(yolo_onnx, ["intel-cpu", "intel-npu"], out=tmp_path / "b", calibration=workdir / "images",
+                     log=lambda m: None)
+    arts = result.manifest.artifacts
+    assert arts["intel-cpu"].file != arts["intel-npu"].file
+    assert arts["intel-cpu"].converter["target_device"] == "CPU" and arts["intel-npu"].converter["target_device"] == "NPU"
+    assert {p.name for p in result.path.iterdir()} == {"manifest.json", "labels.txt", arts["intel-cpu"].file,
+                                                       arts["intel-npu"].file, arts["intel-cpu"].weights["file"],
+                                                       arts["intel-npu"].weights["file"]}  # nothing orphaned
+
+
+def test_a_source_that_detects_nothing_is_a_warning(yolo_onnx, workdir, tmp_path):
+    """Fidelity 1.0 against a source that finds nothing on the validation images means nothing: said so."""
+    result = convert(yolo_onnx, ["intel-cpu:fp32"], out=tmp_path / "b", calibration=workdir / "images",
+                     overrides={"mean": (255.0,) * 3, "std": (1.0,) * 3}, log=lambda m: None)
+    assert any("detects nothing on the 4 validation images" in w for w in result.warnings)
+
+
+def test_metadata_flags_and_pad_value_reach_the_bundle(yolo_onnx, workdir, tmp_path):
+    r = cli(yolo_onnx, "--target", "intel-cpu:fp32", "--calibration", workdir / "images", "--pad-value", "100",
+            "--box-format", "pixels", "--iou-threshold", "0.6", "-o", "b", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m["input"]["pad_value"] == 100 and m["input"]["resize"] == "letterbox"  # the flag, then the metadata
+    assert m["decoder"]["iou_threshold"] == 0.6 and m["decoder"]["box_format"] == "pixels"
+    assert m["labels"] == ["red", "green", "blue"] and "pad_value" not in m["source"]["metadata"]
+    assert "labels from Ultralytics metadata_props of yolov8n.onnx (names)" in r.stderr
+
+
+def test_onnx_dims_that_share_a_name_are_pinned(workdir, tmp_path):
+    """PaddleOCR's input ["?", 3, "?", "?"] pinned to 1x3x48x192 for jetson-orin: "Can't replace existing fixed
+    size of 48 with 192" before."""
+    import _exporters as ex
+
+    path = ex.paddle_classifier_onnx(tmp_path / "ch_ppocr_mobile_v2.0_cls.onnx")
+    result = convert(path, ["jetson-orin", "intel-cpu:fp32"], out=tmp_path / "b", input_shape=(1, 3, 48, 192),
+                     calibration=workdir / "images", overrides={"task": "classification"}, log=lambda m: None)
+    assert result.manifest.artifacts["jetson-orin"].converter["pinned_dims"] == {"0": 1, "2": 48, "3": 192}
+    assert result.load("jetson-orin").input_size == (192, 48)
+
+
+def test_fp16_refuses_constants_beyond_its_range_naming_the_layer(workdir, tmp_path):
+    """fp16 clamped a 1e6 constant to 65504 and the bundle was written without a word before."""
+    import _exporters as ex
+
+    from edgevision.errors import ConversionError
+
+    path = ex.model_api_classifier_onnx(tmp_path / "scaled.onnx", big=1e6)
+    with pytest.raises(ConversionError, match=r"expected constants within the float16 range .* got 1e\+06 in 'big' "
+                                              r"of layer 'scale_up' \(Mul\).*--target jetson-orin:fp32"):
+        convert(path, ["jetson-orin"], out=tmp_path / "b", calibration=workdir / "images", log=lambda m: None)
+    assert not (tmp_path / "b").exists()
+    # fp32 for the Jetson, and OpenVINO's fp16 (which keeps such constants in fp32 itself) stay exact.
+    result = convert(path, ["jetson-orin:fp32", "intel-gpu"], out=tmp_path / "b", calibration=workdir / "images",
+                     log=lambda m: None)
+    assert all(a.drop == 0 for a in result.artifacts)

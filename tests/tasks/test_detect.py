@@ -78,12 +78,12 @@ def test_yolo_normalised_boxes_use_input_width_and_height():
     t = make_transform((800, 400), (400, 200), "stretch")
     rows = np.zeros((8, 6), np.float32)
     rows[0] = [0.5, 0.5, 0.1, 0.2, 0.1, 0.9]  # input (200,100,40,40) -> xyxy (180,80,220,120)
-    for normalized in (None, True):
-        d = detect_yolo(rows[None], transform=t, normalized=normalized)
+    for box_format in (None, "normalized"):
+        d = detect_yolo(rows[None], transform=t, box_format=box_format)
         np.testing.assert_allclose(d.xyxy, [[360, 160, 440, 240]], atol=1e-3)
         assert d.class_id.tolist() == [1]
     # Told the same numbers are pixels: a 0.1 x 0.2 pixel box at (0.5, 0.5) -> source * 2.
-    d = detect_yolo(rows[None], transform=t, normalized=False)
+    d = detect_yolo(rows[None], transform=t, box_format="pixels")
     np.testing.assert_allclose(d.xyxy, [[0.9, 0.8, 1.1, 1.2]], atol=1e-5)
 
 

@@ -107,7 +107,8 @@ def test_the_builtin_tasks_and_their_decoders():
     assert task_names() == ("classification", "detection", "segmentation", "instance-segmentation", "pose") == tuple(
         t.value for t in Task)
     assert TASKS[Task.DETECTION] is task_spec("detection") and task_spec("detection").float_head
-    assert decoder_names("detection") == ("ssd", "yolo") and decoder_spec("yolo").task == "detection"
+    assert decoder_names("detection") == ("ssd", "yolo", "yolo-objectness", "yolo-end2end")
+    assert decoder_spec("yolo").task == "detection"
     assert decoder_names("instance-segmentation") == ("yolo-seg",) and decoder_names("pose") == ("yolo-pose", "movenet")
     with pytest.raises(UserInputError, match="expected a task among classification, detection, segmentation, "
                                              "instance-segmentation, pose, got 'depth'"):
@@ -159,6 +160,7 @@ def test_the_toy_task_has_its_fidelity_metric(brightness_task, tmp_path):
 def test_unregistered_results_and_decoders_are_named():
     with pytest.raises(UserInputError, match="expected a result of a registered task"):
         spec_of_result(Brightness(0.5))
-    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-seg, yolo-pose, movenet, "
+    with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-objectness, yolo-end2end, "
+                                             "yolo-seg, yolo-pose, movenet, "
                                              "classification, segmentation"):
         decoder_spec("brightness")
