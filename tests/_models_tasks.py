@@ -11,7 +11,8 @@
 Weights are seeded, not trained, with a little structure so that boxes follow bright image
 regions and masks are blobs (not pixel noise): the tests compare decoders with a reference
 decode written in the tests, and artifacts with their source. ``ultralytics_metadata`` is the
-``metadata_props`` an Ultralytics ONNX export writes for such a model.
+``metadata_props`` an Ultralytics ONNX export writes for such a model: the ONNX of ``yolo-seg-nchw``
+(Ultralytics' ONNX layout) carries it, so it loads with no flag.
 """
 from __future__ import annotations
 
@@ -153,7 +154,8 @@ def export(model, directory: Path, kind: str) -> dict[str, Path]:
     ov.save_model(ov.convert_model(str(saved), input=[1, SIZE, SIZE, 3]), str(paths["openvino"]))
     spec = (tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32, name=model.inputs[0].name),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=17)
-    onnx.helper.set_model_props(proto, ultralytics_metadata(kind))
+    if kind == "yolo-seg-nchw":  # the layout of an Ultralytics ONNX export (pixel boxes, NCHW): its metadata too
+        onnx.helper.set_model_props(proto, ultralytics_metadata(kind))
     paths["onnx"].write_bytes(proto.SerializeToString())
     model.save(paths["keras"])
     return paths

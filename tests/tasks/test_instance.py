@@ -69,7 +69,7 @@ def reference_decode(det, protos, source_size, input_size, conf=0.25, iou=0.45, 
     for c in range(nc):
         idx = np.flatnonzero((scores >= conf) & (classes == c))
         keep += [idx[k] for k in greedy_nms(boxes[idx], scores[idx], iou)]
-    keep = sorted(keep, key=lambda i: -scores[i])[:100]
+    keep = sorted(keep, key=lambda i: -scores[i])[:300]
     _, (rw, rh), (px, py) = letterbox(sw, sh, iw, ih)
     nm, mh, mw = p.shape
     # Source pixel centres -> model input -> prototype cell coordinates (cell k's centre at k)
@@ -104,8 +104,9 @@ def mask_ious(result, masks):
     return np.array(out)
 
 
-def check_against_reference(result, det, protos, source_size, input_size):
-    boxes, scores, classes, masks = reference_decode(det, protos, source_size, input_size)
+def check_against_reference(result, det, protos, source_size, input_size, config=None):
+    thresholds = {"conf": config["score_threshold"], "iou": config["iou_threshold"]} if config else {}
+    boxes, scores, classes, masks = reference_decode(det, protos, source_size, input_size, **thresholds)
     assert len(result) == len(boxes) > 0
     # Matched by box: int8 scores tie often, and tied instances may come in either order.
     order = [int(np.argmin(np.abs(result.xyxy - b).max(axis=1))) for b in boxes]
@@ -133,8 +134,15 @@ def test_masks_match_the_reference_decode_through_every_runtime(task_zoo, kind, 
         tensor = model.new_input()
         model.preprocess(image, tensor)
         outs = model.infer_raw(tensor)
-        checked += check_against_reference(result, outs[det_i], outs[1 - det_i], size, model.input_size)
+        checked += check_against_reference(result, outs[det_i], outs[1 - det_i], size, model.input_size,
+                                           model.decoder)
     assert checked >= 5
+
+
+def test_an_ultralytics_onnx_export_loads_with_no_flag(task_zoo):
+    model = edgevision.load(task_zoo["yolo-seg-nchw"]["onnx"])  # its metadata_props say task: segment, names, ...
+    assert model.task == "instance-segmentation" and model.decoder["type"] == "yolo-seg"
+    assert model.labels == LABELS and model.decoder["box_format"] == "pixels" and model.input_format.pad_value == 114
 
 
 def test_ultralytics_two_step_resize_is_close(task_zoo):
