@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from edgevision.cli import main
-from edgevision.errors import ModelError
 
 cv2 = pytest.importorskip("cv2")
 pytestmark = pytest.mark.slow
