@@ -165,8 +165,13 @@ def convert(model: str | Path, targets: Sequence[str], *, out: str | Path,
         raise UserInputError(f"expected --max-drop between 0 and 1, got {max_drop}")
     if dest.exists() and not overwrite:
         raise UserInputError(f"expected a new bundle path, got existing {str(dest)!r} (pass --overwrite)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", suffix=".convert", dir=dest.parent) as tmp:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        work = tempfile.TemporaryDirectory(prefix=f".{dest.name}.", suffix=".convert", dir=dest.parent)
+    except OSError as e:  # -o under a file, or in a directory this user cannot write
+        raise UserInputError(f"expected a directory the bundle can be written in, got {str(dest.parent)!r} "
+                             f"({e.strerror or e})") from None
+    with work as tmp:
         session = Session.open(model, Path(tmp), calibration=calibration, validation=validation,
                                input_shape=input_shape, model_info=model_info, overrides=overrides,
                                samples=samples, io_dtype=io_dtype, log=log,

@@ -33,6 +33,7 @@ from .tasks.pose import bind_movenet, bind_yolo_pose, fits_movenet
 from .tasks.registry import task_spec
 from .tasks.yolo import bind_end2end, bind_objectness, bind_yolo
 from .transform import Transform
+from .validate import check_options
 
 Decoder = Callable[[Sequence[np.ndarray], Transform], Result]
 Shapes = Sequence[tuple[int, ...]]
@@ -100,7 +101,7 @@ def decoder_config(decoder_type: str, options: Mapping[str, Any] | None = None) 
         raise UserInputError(
             f"unknown option {unknown[0]!r} for the {decoder_type} decoder; valid options: {', '.join(valid)}"
         )
-    return {"type": decoder_type, **valid, **options}
+    return check_options({"type": decoder_type, **valid, **options}, f"the {decoder_type} decoder")
 
 
 def guess_decoder(task: str | None, outputs: Sequence[TensorSpec]) -> str:

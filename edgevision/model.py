@@ -19,8 +19,8 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .bundle import Manifest, extract_bundle, read_manifest, verify_artifact
-from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder
-from .errors import ModelError, ModelFileError, UserInputError
+from .decode import decoder_config, decoder_option_names, decoder_spec, guess_decoder, make_decoder, num_classes
+from .errors import ManifestError, ModelError, ModelFileError, UserInputError
 from .hooks import Callback, FrameTimings, Hooks
 from .lease import EngineLease
 from .preprocess import InputFormat, Preprocessor
@@ -28,6 +28,7 @@ from .results import Result
 from .selection import choose_artifact, target_options
 from .tasks.registry import task_spec
 from .transform import Transform
+from .validate import check_label_count, input_options, labels_file, runtime_failure
 
 INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "pad_value")
 
@@ -67,6 +68,7 @@ class Model:
         self._decode = make_decoder(self.decoder, backend.outputs, self.labels)
         self._buffer = backend.input_buffer()
         self._infer = backend.infer
+        self._runtime_errors = backend.runtime_errors
         self.timings = StageTimes(0.0, 0.0, 0.0)
         self.hooks = Hooks()
         self._lease: EngineLease | None = None  # who runs the engine now, when not this object
@@ -117,7 +119,10 @@ class Model:
         t0 = clock()
         transform = self.preprocessor(image, self._buffer)
         t1 = clock()
-        outputs = self._infer()
+        try:
+            outputs = self._infer()
+        except self._runtime_errors as e:  # a model that loads but cannot run: one line naming its file
+            raise runtime_failure(self.backend, e) from None
         t2 = clock()
         result = self._decode(outputs, transform)
         times = self.timings = StageTimes(t1 - t0, t2 - t1, clock() - t2)
@@ -162,9 +167,15 @@ class Model:
             raise UserInputError(f"expected one overlapped stream per model at a time (one lease of its engine), "
                                  f"got a second one ({owner}) while {self._lease.owner} holds it")
         be = self.backend
-        self._lease = EngineLease(owner=owner, run=be.run, fresh_outputs=be.fresh_outputs,
+        self._lease = EngineLease(owner=owner, run=self._run_checked, fresh_outputs=be.fresh_outputs,
                                   on_release=self._lease_released)
         return self._lease
+
+    def _run_checked(self, tensor: np.ndarray) -> list[np.ndarray]:
+        try:
+            return self.backend.run(tensor)
+        except self._runtime_errors as e:
+            raise runtime_failure(self.backend, e) from None
 
     def _lease_released(self, lease: EngineLease) -> None:
         if self._lease is lease:
@@ -220,7 +231,7 @@ class Model:
 
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""
-        return [np.array(o) for o in self.backend.run(tensor)]
+        return [np.array(o) for o in self._run_checked(tensor)]
 
     def info(self) -> dict[str, Any]:
         """What this model is and what actually runs it."""
@@ -246,10 +257,9 @@ def read_labels(labels: Any) -> list[str]:
     if labels is None:
         return []
     if isinstance(labels, (str, Path)):
-        path = Path(labels)
-        if not path.is_file():
-            raise UserInputError(f"expected a labels file with one label per line, got missing path {str(path)!r}")
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return labels_file(Path(labels))
+    if not isinstance(labels, (list, tuple)) or not all(isinstance(x, (str, int)) for x in labels):
+        raise UserInputError(f"expected labels as a list of strings or a labels file, got {type(labels).__name__}")
     return [str(x) for x in labels]
 
 
@@ -264,34 +274,32 @@ def split_model_info(model_info: Mapping[str, Any]) -> tuple[str | None, str | N
     if task is not None:
         task_spec(task)  # UserInputError naming the registered tasks
     labels = read_labels(info.pop("labels", None))
-    fmt = {k: info.pop(k) for k in INPUT_OPTIONS if k in info}
-    if "scale" in fmt:  # x = pixel * scale  <=>  (pixel - 0) / (1 / scale)
-        scale = np.atleast_1d(np.asarray(fmt.pop("scale"), np.float64))
-        fmt.setdefault("mean", tuple([0.0] * len(scale)))
-        fmt["std"] = tuple(float(1 / s) for s in scale)
-    if "size" in fmt:
-        size = fmt["size"]
-        fmt["size"] = (int(size), int(size)) if isinstance(size, (int, float, np.integer)) else tuple(int(v) for v in size)
+    fmt = input_options({k: info.pop(k) for k in INPUT_OPTIONS if k in info})  # types and ranges, named
     return task, decoder, labels, fmt, info
 
 
 def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
-         backend: str | None = None, device: str | None = None, **model_info: Any) -> Model:
+         backend: str | None = None, device: str | None = None, check_labels: bool = True,
+         **model_info: Any) -> Model:
     """Load a bundle (a directory or its ``.zip``) or a bare ``.tflite`` / ``.xml`` / ``.onnx`` file.
 
     For a bundle, the manifest says everything and ``target`` picks the artifact
     (``"auto"``: the best one this machine can run). For a bare file, pass
     ``task=``, ``labels=``, ``resize=``, ``mean=``/``std=`` or ``scale=``,
     decoder options (``score_threshold=``, ``iou_threshold=``, ``top_k=``, ...);
-    what is not given is read from the model.
+    what is not given is read from the model. Labels must be as many as the model's
+    classes unless ``check_labels=False``.
     """
+    if not isinstance(path, (str, Path)):
+        raise ModelFileError(f"expected a path to a model file or bundle, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"expected a model file or bundle directory, got missing path {str(path)!r}")
     if path.suffix.lower() == ".zip":
         path = extract_bundle(path)
     if path.is_dir():
-        return _load_bundle(path, target=target, threads=threads, backend=backend, device=device, **model_info)
+        return _load_bundle(path, target=target, threads=threads, backend=backend, device=device,
+                            check_labels=check_labels, **model_info)
     from .layouts import choose_decoder
     from .metadata import read_metadata
 
@@ -301,15 +309,16 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
     hint = defaults.pop("decoder", None)
     task, dtype, labels, fmt_kwargs, options = split_model_info({**defaults, **given})
     fmt = InputFormat(**fmt_kwargs)
-    opts = target_options(target) if target not in ("auto", None) else {}
-    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
-    be = open_backend(path, backend=backend or opts.pop("backend", None), input_size=fmt.size, **opts)
+    opts = runtime_options(target_options(target) if target not in ("auto", None) else {}, backend, threads, device)
+    be = open_backend(path, input_size=fmt.size, **opts)
     shapes = [tuple(o.shape) for o in be.outputs]
     dtype = dtype or choose_decoder(task, shapes, n_labels=len(labels), hint=hint) or guess_decoder(task, be.outputs)
     spec = decoder_spec(dtype)
     if task is not None and spec.task != task:
         raise UserInputError(f"expected a {task} decoder, got {dtype!r}")
     config = decoder_config(dtype, {k: v for k, v in options.items() if k in spec.defaults})
+    if check_labels:
+        check_label_count(labels, num_classes(config, be.outputs), path.name, ModelError)
     artifact: dict[str, Any] = {"file": str(path), "target": None if target == "auto" else target}
     if meta:
         artifact["metadata"] = {k: o for k, o in meta.origins.items() if k not in given}
@@ -333,16 +342,30 @@ def metadata_defaults(settings: Mapping[str, Any], given: Mapping[str, Any]) -> 
     return out
 
 
+def runtime_options(profile: dict[str, Any], backend: str | None, threads: int | None,
+                    device: str | None) -> dict[str, Any]:
+    """``open_backend``'s options: the profile's, unless ``backend`` names another runtime (then only its threads),
+    with ``threads`` and ``device`` given by the caller on top."""
+    opts = dict(profile)
+    if backend is not None and opts.get("backend") not in (None, backend):
+        opts = {k: v for k, v in opts.items() if k == "threads"}  # device, providers, delegate are the profile's runtime's
+    opts["backend"] = backend or opts.get("backend")
+    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
+    return opts
+
+
 def _load_bundle(path: Path, *, target: str, threads: int | None, backend: str | None,
-                 device: str | None, **overrides: Any) -> Model:
+                 device: str | None, check_labels: bool, **overrides: Any) -> Model:
     manifest: Manifest = read_manifest(path)
     target_id, reason = choose_artifact(manifest, target)
     artifact = manifest.artifacts[target_id]
     file = verify_artifact(path, artifact)
-    opts = target_options(target_id, artifact.format)
-    opts.update({k: v for k, v in {"threads": threads, "device": device}.items() if v is not None})
-    be = open_backend(file, backend=backend or opts.pop("backend", None), input_size=manifest.input.size, **opts)
+    opts = runtime_options(target_options(target_id, artifact.format), backend, threads, device)
+    be = open_backend(file, input_size=manifest.input.size, **opts)
     task, decoder, labels, fmt = bundle_overrides(manifest, overrides)
+    if check_labels:
+        check_label_count(labels, num_classes(decoder, be.outputs), f"{path / 'manifest.json'}",
+                          ModelError if overrides.get("labels") is not None else ManifestError)
     return Model(be, task=task, labels=labels, input_format=fmt, decoder=decoder,
                  artifact={"file": str(file), "target": target_id, "format": artifact.format,
                            "precision": artifact.precision, "selected": reason})
@@ -368,6 +391,6 @@ def bundle_overrides(manifest: Manifest, overrides: Mapping[str, Any]) -> tuple[
     if unknown:
         raise UserInputError(f"unknown option {unknown[0]!r} for this bundle's {decoder['type']} decoder; "
                              f"valid options: {', '.join(k for k in decoder if k != 'type')}")
-    decoder.update(options)
+    decoder = decoder_config(decoder["type"], {**decoder, **options})  # the overrides' types and ranges checked
     fmt = dataclasses.replace(manifest.input, **fmt_kwargs) if fmt_kwargs else manifest.input
     return decoder_spec(decoder["type"]).task, decoder, labels or list(manifest.labels), fmt

@@ -35,6 +35,9 @@ def opencv() -> Any:
     Imported when the first Preprocessor is made, not with ``import edgevision``: it adds
     tens of milliseconds and megabytes that a program which only converts or inspects never uses.
     """
+    from .limits import opencv_limits
+
+    opencv_limits()
     try:
         import cv2
     except ModuleNotFoundError:  # pragma: no cover - exercised on numpy-only installs

@@ -13,7 +13,9 @@ never waits for a browser: with no viewer the frame is not even drawn; with
 viewers it is drawn and copied once, and each viewer's thread encodes (once per
 frame, shared) and sends only the newest frame when its socket is ready, so a
 slow browser gets fewer frames, not older ones. It binds to loopback unless a
-host is given.
+host is given. At most ``MAX_VIEWERS`` connections are served at once (more get 503), a
+connection that sends nothing for 30 s is closed, and the standard library's limits on a
+request (64 kB lines: 414/431, 100 headers: 431) hold.
 
 Example:
     >>> view = LiveView("127.0.0.1:0")        # port 0: any free port
@@ -28,6 +30,7 @@ import errno
 import html
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserInputError
+from .limits import MAX_VIEWERS
 
 LOOPBACK = "127.0.0.1"
 BOUNDARY = "edgevisionframe"
@@ -60,8 +64,17 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], view: LiveView) -> None:
         self.view = view
+        self.connections = 0  # open now; above MAX_VIEWERS a connection gets 503 and is closed
+        self.connections_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A viewer that resets or times out is no fault of the run; anything else is one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            print(f"edgevision: live view: request from {client_address[0]} failed: {type(error).__name__}: {error}",
+                  file=sys.stderr, flush=True)
 
 
 class LiveView:
@@ -190,6 +203,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def handle(self) -> None:
+        server = self.server
+        with server.connections_lock:
+            server.connections += 1
+            over = server.connections > MAX_VIEWERS
+        try:
+            if over:  # a bound on threads and sockets: 50 streams or a slowloris cannot exhaust the device
+                body = f"more than {MAX_VIEWERS} connections at once\n".encode()
+                self.wfile.write(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                                 b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                                 + body)
+                return
+            super().handle()
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            with server.connections_lock:
+                server.connections -= 1
 
     def _send(self, body: bytes, content_type: str, status: int = 200) -> None:
         self.send_response(status)

@@ -156,7 +156,11 @@ class VideoSink:
 
     def _probe(self) -> None:
         """Open a tiny writer now, so a missing encoder or an unwritable directory fails before the model loads."""
-        fd, probe = tempfile.mkstemp(suffix=self.path.suffix, dir=self.path.parent)
+        try:
+            fd, probe = tempfile.mkstemp(suffix=self.path.suffix, dir=self.path.parent)
+        except OSError as e:
+            raise UserInputError(f"expected --output in a writable directory, got {str(self.path)!r} "
+                                 f"({e.strerror or e})") from None
         os.close(fd)
         try:
             writer = self._cv2.VideoWriter(probe, self._fourcc, 30.0, (64, 48))
@@ -208,7 +212,7 @@ class ImageSink:
             if self.path.exists() and not self.path.is_dir():
                 raise UserInputError(f"expected a directory, a video ({', '.join(VIDEO_CODECS)}) or an image "
                                      f"({', '.join(IMAGE_OUTPUTS)}) for --output, got {str(self.path)!r}")
-            self.path.mkdir(parents=True, exist_ok=True)
+            _check_creatable(self.path)  # made at the first frame: a run that fails before leaves no empty directory
         self._cv2 = _cv2()
 
     def _target(self, out: Output) -> Path:
@@ -221,6 +225,8 @@ class ImageSink:
 
     def write(self, out: Output) -> None:
         target = self._target(out)
+        if not self.single:
+            self.path.mkdir(parents=True, exist_ok=True)
         ok, data = self._cv2.imencode(target.suffix, out.annotated())
         if not ok:
             raise UserInputError(f"expected an image format OpenCV can write, got {target.suffix!r}")
@@ -228,6 +234,16 @@ class ImageSink:
 
     def close(self, completed: bool = True) -> None:
         pass
+
+
+def _check_creatable(directory: Path) -> None:
+    """UserInputError unless ``directory`` exists or can be made: its nearest existing ancestor is a writable directory."""
+    ancestor = directory
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserInputError(f"expected --output in a writable directory, got {str(directory)!r} "
+                             f"({str(ancestor)!r} is {'not writable' if ancestor.is_dir() else 'not a directory'})")
 
 
 def output_sink(path: str | Path, *, fps: float | None = None) -> Any:

@@ -58,6 +58,8 @@ from importlib import resources
 from pathlib import Path
 
 from edgevision.errors import TargetError
+from edgevision.integrity import read_file
+from edgevision.limits import MAX_PROFILE_BYTES
 from edgevision.targets.catalogue import ArtifactFormat, BackendName, Delegate, Precision, TargetKind
 from edgevision.targets.profile import Artifact, Compiler, Detect, Runtime, Shape, Target
 from edgevision.targets.schema import parse_profile, read_toml
@@ -102,9 +104,11 @@ def load_target(id_or_path: str | os.PathLike[str]) -> Target:
                           f"got {id_or_path!r} ({type(id_or_path).__name__})")
     path = Path(id_or_path)
     if isinstance(id_or_path, os.PathLike) or path.suffix == ".toml" or len(path.parts) > 1:
-        if not path.is_file():
+        if not path.exists():
             raise TargetError(f"expected a target profile file, got {str(path)!r} (no such file)")
-        return parse_profile(read_toml(path.read_bytes(), str(path)), str(path), path)
+        raw = read_file(path.parent, path.name, limit=MAX_PROFILE_BYTES, what="target profile", error=TargetError,
+                        follow=True)  # a regular file within the limit: a FIFO is refused, not waited on
+        return parse_profile(read_toml(raw, str(path)), str(path), path)
     raise TargetError(f"expected a target id among {', '.join(TARGET_IDS)} or a path to a .toml profile, "
                       f"got {id_or_path!r}")
 

@@ -95,6 +95,9 @@ class FormatSpec:
     converter: Ref  # the converter class that builds it, or "module:Class" imported on use
     stem: str  # artifact file-name stem: {m} the source model's stem, {p} the precision
     weights_suffix: str | None = None  # a side file the runtime loads with it (OpenVINO IR: .bin)
+    # "module:function" (data: bytes, name: str) -> [relative paths]: the files the model's own bytes
+    # name, which its runtime opens too (ONNX external data); checked like the artifact (edgevision.integrity)
+    references: Ref | None = None
     engine_tool: str | None = None  # the runtime's own benchmark tool, for ``edgevision bench --compare``
 
 
@@ -135,7 +138,7 @@ FORMATS: dict[str, FormatSpec] = {
         stem="{m}_{p}", weights_suffix=".bin", engine_tool="benchmark_app"),
     ArtifactFormat.ONNX: FormatSpec(
         ".onnx", BackendName.ONNXRUNTIME, cpu=True, converter="edgevision.converters.onnx:ONNXConverter",
-        stem="{m}_{p}"),
+        stem="{m}_{p}", references="edgevision.formats.onnx_external:external_files"),
 }
 
 # Keyed by name: BackendName members (strings) for the built-in runtimes, any name for a registered one.

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgevision.errors import TargetError
+from edgevision.limits import MAX_PROFILE_BYTES, MAX_TOML_DEPTH
 from edgevision.targets.catalogue import (
     BACKENDS,
     FORMATS,
@@ -65,11 +66,30 @@ _L4T_RE = re.compile(r"R\d+")
 
 
 def read_toml(raw: bytes, source: str) -> dict[str, Any]:
-    """Parse TOML bytes, turning a syntax error into a TargetError naming ``source``."""
+    """Parse TOML bytes within ``MAX_PROFILE_BYTES`` and ``MAX_TOML_DEPTH``; any fault a TargetError naming ``source``."""
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise TargetError(f"expected a profile of at most {MAX_PROFILE_BYTES >> 10} KiB in {source}, got {len(raw)} bytes")
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise TargetError(f"expected a valid UTF-8 TOML profile in {source}, got: {e}") from None
+    except RecursionError:  # arrays or tables nested thousands deep: the parser recurses once per level
+        raise TargetError(f"expected a profile nested at most {MAX_TOML_DEPTH} deep in {source}, got deeper") from None
+    if _depth(data) > MAX_TOML_DEPTH:
+        raise TargetError(f"expected a profile nested at most {MAX_TOML_DEPTH} deep in {source}, got deeper")
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deep tables and arrays nest in parsed TOML, without recursion."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_TOML_DEPTH:
+                todo.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def parse_profile(data: Mapping[str, Any], source: str, path: Path | None) -> Target:

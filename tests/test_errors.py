@@ -207,7 +207,7 @@ def bundle(zoo, tmp_path) -> Path:
         (lambda d: d.update(schema=2), r"expected schema 1 in .*manifest.json, got 2"),
         (lambda d: d.pop("artifacts"), r"expected key 'artifacts' in .*manifest.json, got none"),
         (lambda d: d["artifacts"]["cpu"].update(file="../model.tflite"),
-         r"expected a file name inside the bundle for 'cpu', got '../model.tflite'"),
+         r"expected a plain file name inside the bundle for 'file' of artifact 'cpu' .*, got '../model.tflite'"),
     ],
     ids=["unknown-top-level-key", "unknown-artifact-key", "wrong-sha256", "schema-2", "no-artifacts", "path-escape"],
 )

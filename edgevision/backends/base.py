@@ -52,8 +52,14 @@ class Backend(ABC):
     # True when every infer() returns new arrays; False when the next infer() may overwrite them
     # (an overlapped stream then copies them before the next frame runs).
     fresh_outputs: ClassVar[bool] = False
+    # True when the constructor takes ``edgevision.integrity.ModelBytes`` (the checked bytes) for ``path``;
+    # a backend that opens paths only gets a private copy written from those bytes.
+    reads_bytes: ClassVar[bool] = False
+    # What the runtime raises when a model fails to run: turned into one ModelFileError naming the file.
+    runtime_errors: tuple[type[BaseException], ...] = (RuntimeError,)
 
     path: Path
+    model_bytes: Any  # edgevision.integrity.ModelBytes: the checked bytes it runs (a profiler reads these, not path)
     device: str
     threads: int | None
     inputs: Sequence[TensorSpec]

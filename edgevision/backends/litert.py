@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelFileError, UserInputError
+from ..errors import BackendUnavailableError, ModelError, ModelFileError, UserInputError
 from ..formats.tflite import read_tflite
+from ..integrity import ModelBytes, as_model_bytes
+from ..limits import check_tensor
 from ..targets.catalogue import BACKENDS, EDGETPU_CUSTOM_OP, EDGETPU_LIBRARIES, BackendName
 from .base import Backend, TensorSpec, default_threads
 
@@ -60,6 +62,10 @@ def load_edgetpu_delegate(module: Any, device: str | None = None) -> Any:
     options = {"device": device} if device and device.lower() not in ("edgetpu", "auto") else {}
     loader = getattr(module, "load_delegate", None) or module.experimental.load_delegate  # tf.lite keeps it there
     try:
+        # LiteRT's Delegate sets its library attribute only once the library has loaded, and its
+        # __del__ reads it: a library that does not load leaves "Exception ignored in Delegate.__del__"
+        # on stderr. Load it first the way Delegate does, so a missing library never reaches Delegate.
+        library_loads(library)
         return loader(library, options)
     except (ValueError, OSError) as e:
         raise BackendUnavailableError(
@@ -68,14 +74,23 @@ def load_edgetpu_delegate(module: Any, device: str | None = None) -> Any:
         ) from None
 
 
+def library_loads(library: str) -> None:
+    """Load a delegate's shared library as LiteRT's ``Delegate`` does (``ctypes.pydll``); OSError when it cannot."""
+    import ctypes
+
+    ctypes.pydll.LoadLibrary(library)
+
+
 class LiteRTBackend(Backend):
     name = "litert"
     suffixes = (".tflite",)
     fresh_outputs = True  # get_tensor copies every output
+    reads_bytes = True  # Interpreter(model_content=...): the checked bytes, not the file again
+    runtime_errors = (RuntimeError, ValueError)
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | ModelBytes,
         *,
         threads: int | None = None,
         device: str | None = None,
@@ -85,8 +100,11 @@ class LiteRTBackend(Backend):
         if delegate not in (None, "edgetpu"):
             raise UserInputError(f"expected LiteRT delegate 'edgetpu' or none, got {delegate!r}")
         tpu_device = check_device(device)
-        self.path = Path(path)
-        self.graph = read_tflite(self.path)  # raises ModelFileError before LiteRT sees the bytes
+        model = as_model_bytes(path)
+        self.path = model.path
+        self.graph = read_tflite(model.data, name=model.name)  # raises ModelFileError before LiteRT sees the bytes
+        for i, tensor in enumerate(self.graph.inputs + self.graph.outputs):
+            check_tensor(tensor.name, tensor.shape_signature or tensor.shape, image_input=i == 0, where=model.name)
         op_names = {op.name for op in self.graph.operator_codes}
         wants_tpu = EDGETPU_CUSTOM_OP in op_names or delegate == "edgetpu" or tpu_device
         module = interpreter_module()
@@ -94,18 +112,23 @@ class LiteRTBackend(Backend):
         self.threads = int(threads) if threads else default_threads()
         delegates = [load_edgetpu_delegate(module, device)] if wants_tpu else []
         self.device = "edgetpu" if wants_tpu else "CPU"
+        self.model_bytes = model  # the checked bytes the interpreter runs: kept alive as long as it is
         try:
             self._interp = module.Interpreter(
-                model_path=str(self.path), num_threads=self.threads, experimental_delegates=delegates or None
+                model_content=model.data, num_threads=self.threads, experimental_delegates=delegates or None
             )
             self._resize_dynamic(input_size)
             self._interp.allocate_tensors()
-        except (ValueError, RuntimeError) as e:
-            raise ModelFileError(f"expected a TFLite model LiteRT can run, got {self.path.name}: {e}") from None
-        self.inputs = [self._spec(d) for d in self._interp.get_input_details()]
-        self.outputs = [self._spec(d) for d in self._interp.get_output_details()]
-        self._in_index = self._interp.get_input_details()[0]["index"]
-        self._out_indices = [d["index"] for d in self._interp.get_output_details()]
+            inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
+            self.inputs = [self._spec(d) for d in inputs]
+            self.outputs = [self._spec(d) for d in outputs]
+        except (ValueError, RuntimeError) as e:  # UnicodeDecodeError (a tensor name) is a ValueError
+            raise ModelFileError(f"expected a TFLite model LiteRT can run, got {self.path.name}: "
+                                 f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+        if len(self.inputs) != 1:
+            raise ModelError(f"expected a model with one image input, got {len(self.inputs)} inputs")
+        self._in_index = inputs[0]["index"]
+        self._out_indices = [d["index"] for d in outputs]
         self._buffer = np.zeros(self.inputs[0].shape, self.inputs[0].dtype)
         self._set, self._invoke, self._get = self._interp.set_tensor, self._interp.invoke, self._interp.get_tensor
 

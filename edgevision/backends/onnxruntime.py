@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BackendUnavailableError, ModelFileError, UserInputError
+from ..errors import BackendUnavailableError, ModelError, ModelFileError, UserInputError
+from ..integrity import ModelBytes, as_model_bytes
+from ..limits import check_tensor
 from .base import Backend, TensorSpec, default_threads
 
 CPU_PROVIDERS = ("CPUExecutionProvider",)
@@ -61,14 +63,32 @@ def wanted_providers(providers: Sequence[str] | None, device: str | None) -> lis
     return list(providers or (GPU_PROVIDERS if chosen == "GPU" else CPU_PROVIDERS))
 
 
+def external_data_in_memory(options: Any, model: ModelBytes) -> None:
+    """Give a session the checked bytes of every external data file the model names, so it opens none of them."""
+    if model.external:
+        names = list(model.external)
+        buffers = [model.external[n] for n in names]
+        options.add_external_initializers_from_files_in_memory(names, buffers, [len(b) for b in buffers])
+
+
+def runtime_errors() -> tuple[type[BaseException], ...]:
+    """What ONNX Runtime raises for a model it cannot load or run: its own exception types (none derive from
+    RuntimeError), and the RuntimeError/ValueError of its Python layer."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    own = tuple(v for v in vars(state).values() if isinstance(v, type) and issubclass(v, Exception))
+    return (*own, RuntimeError, ValueError)
+
+
 class ONNXRuntimeBackend(Backend):
     name = "onnxruntime"
     suffixes = (".onnx",)
     fresh_outputs = True  # run allocates every output
+    reads_bytes = True  # InferenceSession(bytes), external data in memory: the checked bytes, not the files again
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | ModelBytes,
         *,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
@@ -77,9 +97,9 @@ class ONNXRuntimeBackend(Backend):
     ) -> None:
         wanted = wanted_providers(providers, device)
         ort = _ort()
-        from onnxruntime.capi import onnxruntime_pybind11_state as state
-
-        self.path = Path(path)
+        model = self.model_bytes = as_model_bytes(path)
+        self.path = model.path
+        self.runtime_errors = runtime_errors()
         available = ort.get_available_providers()
         chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
         self.threads = int(threads) if threads else default_threads()
@@ -87,17 +107,21 @@ class ONNXRuntimeBackend(Backend):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # fatal only: a failure is raised, and said once, as a ModelFileError
+        external_data_in_memory(options, model)
         try:
-            self._session = ort.InferenceSession(str(self.path), sess_options=options, providers=chosen)
-        except (state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NoSuchFile,
-                state.InvalidArgument, state.RuntimeException) as e:
-            first = str(e).strip().splitlines()[0]
+            self._session = ort.InferenceSession(model.data, sess_options=options, providers=chosen)
+            self.inputs = [self._spec(a, input_size) for a in self._session.get_inputs()]
+            self.outputs = [self._spec(a, None) for a in self._session.get_outputs()]
+        except self.runtime_errors as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ModelFileError(f"expected an ONNX model ONNX Runtime can load, got {self.path.name}: {first}") from None
+        if len(self.inputs) != 1:
+            raise ModelError(f"expected a model with one image input, got {len(self.inputs)} inputs")
+        for i, spec in enumerate([*self.inputs, *self.outputs]):
+            check_tensor(spec.name, spec.shape, image_input=i == 0, where=self.path.name)
         self.providers = self._session.get_providers()
         self.device = "GPU" if any(p in self.providers for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider")) else "CPU"
-        self.inputs = [self._spec(a, input_size) for a in self._session.get_inputs()]
-        self.outputs = [self._spec(a, None) for a in self._session.get_outputs()]
         self._buffer = np.zeros([max(d, 1) for d in self.inputs[0].shape], self.inputs[0].dtype)
         self._feed = {self.inputs[0].name: self._buffer}
         self._version = ort.__version__

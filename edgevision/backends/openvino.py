@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, ModelError, ModelFileError
+from ..integrity import ModelBytes, as_model_bytes, private_copy
+from ..limits import check_tensor
 from .base import Backend, TensorSpec, default_threads
 
 
@@ -29,11 +31,12 @@ def _openvino() -> Any:
     return openvino
 
 
-def check_ir(path: Path) -> None:
-    """ModelFileError unless ``path`` starts as an OpenVINO IR: XML whose root is ``<net version="10">`` or later.
+def check_ir(path: Path | ModelBytes, data: bytes | None = None) -> None:
+    """ModelFileError unless the file starts as an OpenVINO IR: XML whose root is ``<net version="10">`` or later.
 
     OpenVINO offers an .xml its IR reader does not claim to every other frontend,
     and TensorFlow's then logs parse errors straight to stderr: stop it here.
+    ``data``: the file's bytes, already read (else it is read from ``path``).
     """
     import xml.parsers.expat
 
@@ -43,24 +46,48 @@ def check_ir(path: Path) -> None:
         root.append((tag, attrs))
         raise StopIteration  # the root element is all we need
 
+    name = Path(path).name
     parser = xml.parsers.expat.ParserCreate()
     parser.StartElementHandler = start
     try:
-        with open(path, "rb") as f:
-            while not root and (chunk := f.read(1 << 16)):
-                parser.Parse(chunk, False)
-            if not root:
-                parser.Parse(b"", True)
+        view = memoryview(data if data is not None else Path(path).read_bytes())
+        for at in range(0, len(view), 1 << 16):
+            if root:
+                break
+            parser.Parse(view[at:at + (1 << 16)].tobytes(), False)
+        if not root:
+            parser.Parse(b"", True)
     except StopIteration:
         pass
     except xml.parsers.expat.ExpatError as e:
-        raise ModelFileError(f"expected an OpenVINO IR .xml, got {path.name} that is not XML ({e})") from None
+        raise ModelFileError(f"expected an OpenVINO IR .xml, got {name} that is not XML ({e})") from None
     tag, attrs = root[0] if root else ("", {})
     version = str(attrs.get("version", ""))
     if tag != "net" or not version.isdigit() or int(version) < 10:  # OpenVINO reads IR v10 and later
         got = f"root element <{tag}>" if tag != "net" else f"<net version={version!r}>"
         raise ModelFileError(f"expected an OpenVINO IR .xml (root element <net> with IR version 10 or later), "
-                             f"got {got} in {path.name}")
+                             f"got {got} in {name}")
+
+
+def read_model(core: Any, model: ModelBytes, owner: object) -> Any:
+    """The ``openvino.Model`` of checked bytes: an IR from its XML and weights in memory, ONNX/TFLite from theirs.
+
+    A TFLite model, and an ONNX model with external data, are read from a private copy of the
+    checked files (OpenVINO reads those only from a path), removed when ``owner`` is.
+    """
+    suffix = model.path.suffix.lower()
+    if suffix == ".xml":
+        check_ir(model.path, model.data)
+    if suffix == ".tflite":  # OpenVINO parses the flatbuffer natively: verify it first
+        from ..formats.tflite import read_tflite
+
+        read_tflite(model.data, name=model.name)
+    try:
+        if model.external or suffix == ".tflite":  # read only from a path: a private copy of the checked bytes
+            return core.read_model(str(private_copy(model, owner)))
+        return core.read_model(model.data, model.weights if model.weights is not None else b"")
+    except RuntimeError as e:
+        raise ModelFileError(f"expected a model OpenVINO can read, got {model.name}: {error_line(e)}") from None
 
 
 def error_line(e: Exception) -> str:
@@ -77,10 +104,12 @@ def default_cache_dir() -> Path:
 class OpenVINOBackend(Backend):
     name = "openvino"
     suffixes = (".xml", ".onnx", ".tflite")
+    reads_bytes = True  # read_model(xml, weights) from the checked bytes
+    runtime_errors = (RuntimeError,)
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | ModelBytes,
         *,
         threads: int | None = None,
         device: str | None = None,
@@ -89,30 +118,32 @@ class OpenVINOBackend(Backend):
         precision_hint: str | None = None,
     ) -> None:
         ov = _openvino()
-        self.path = Path(path)
-        if self.path.suffix.lower() == ".xml" and not self.path.with_suffix(".bin").is_file():
-            raise ModelFileError(
-                f"expected the weights file {self.path.with_suffix('.bin').name} beside {self.path.name}, got none"
-            )
-        if self.path.suffix.lower() == ".xml":
-            check_ir(self.path)
+        source = self.model_bytes = as_model_bytes(path)
+        self.path = source.path
         self.requested_device = (device or "CPU").upper()
-        if self.path.suffix.lower() == ".tflite":  # OpenVINO parses the flatbuffer natively: verify it first
-            from ..formats.tflite import read_tflite
-
-            read_tflite(self.path)
         core = ov.Core()
         if self.requested_device.split(":")[0] not in ("CPU",) or cache_dir:
             cache = Path(cache_dir) if cache_dir else default_cache_dir()
             cache.mkdir(parents=True, exist_ok=True)
             core.set_property({"CACHE_DIR": str(cache)})
-        try:
-            model = core.read_model(str(self.path))
-        except RuntimeError as e:
-            raise ModelFileError(f"expected a model OpenVINO can read, got {self.path.name}: {error_line(e)}") from None
+        model = read_model(core, source, self)
         if len(model.inputs) != 1:
             raise ModelError(f"expected a model with one image input, got {len(model.inputs)} inputs")
-        self._fix_dynamic(model, input_size)
+        try:
+            self._fix_dynamic(model, input_size)
+        except RuntimeError as e:
+            raise ModelFileError(f"expected a model OpenVINO can reshape to a static input, got {self.path.name}: "
+                                 f"{error_line(e)}") from None
+        try:
+            for i, port in enumerate([*model.inputs, *model.outputs]):
+                shape = port.get_partial_shape()
+                if shape.rank.is_static:
+                    check_tensor(port.get_any_name() if port.get_names() else f"#{i}",
+                                 [d.get_length() if d.is_static else -1 for d in shape], image_input=i == 0,
+                                 where=self.path.name)
+        except UnicodeDecodeError as e:  # OpenVINO hands tensor names to Python as UTF-8
+            raise ModelFileError(f"expected tensor names in UTF-8, got {self.path.name} with bytes that are not "
+                                 f"({e.reason} at {e.start})") from None
         self.threads = int(threads) if threads else (default_threads() if self.requested_device == "CPU" else None)
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.requested_device == "CPU":
@@ -124,6 +155,9 @@ class OpenVINOBackend(Backend):
             self._compiled = core.compile_model(model, self.requested_device, config)
         except RuntimeError as e:
             first = str(e).strip().splitlines()[0]
+            if self.requested_device == "CPU":  # always there: the model is what the CPU plugin refused
+                raise ModelFileError(f"expected a model OpenVINO can compile for the CPU, got {self.path.name}: "
+                                     f"{error_line(e)}") from None
             raise BackendUnavailableError(
                 f"expected OpenVINO device {self.requested_device} (available: "
                 f"{', '.join(core.available_devices)}) to compile {self.path.name}, got: {first}"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError
+from ..limits import check_frame_size
 
 
 class InputKind(str, Enum):
@@ -56,8 +57,7 @@ class BenchConfig:
             raise UserInputError(f"expected a positive duration in seconds, got {self.duration!r}")
         if self.runs is None and self.duration is None:
             raise UserInputError("expected a number of runs or a duration, got neither")
-        if len(self.frame_size) != 2 or min(self.frame_size) <= 0:
-            raise UserInputError(f"expected a positive frame size (w, h), got {self.frame_size!r}")
+        check_frame_size(self.frame_size, "frame size (w, h)")
         if isinstance(self.compare_rounds, bool) or not isinstance(self.compare_rounds, int) or self.compare_rounds < 0:
             raise UserInputError(f"expected a non-negative number of compare rounds, got {self.compare_rounds!r}")
 

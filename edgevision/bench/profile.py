@@ -117,7 +117,10 @@ def _openvino(model: Any, runs: int) -> Profile:
     if backend.requested_device == "CPU":
         config["INFERENCE_NUM_THREADS"] = backend.threads
         config["INFERENCE_PRECISION_HINT"] = "f32"
-    compiled = core.compile_model(core.read_model(str(backend.path)), backend.requested_device, config)
+    from ..backends.openvino import read_model
+
+    # The checked bytes the backend runs, never the file again (edgevision.integrity).
+    compiled = core.compile_model(read_model(core, backend.model_bytes, backend), backend.requested_device, config)
     request = compiled.create_infer_request()
     request.set_input_tensor(ov.Tensor(random_input(backend.inputs[0])))
     times: dict[tuple[str, str, str], list[float]] = {}
@@ -157,7 +160,11 @@ def _onnxruntime(model: Any, runs: int) -> Profile:
     options.enable_profiling = True
     with tempfile.TemporaryDirectory() as tmp:
         options.profile_file_prefix = str(Path(tmp) / "ort")
-        session = ort.InferenceSession(str(backend.path), sess_options=options, providers=list(backend.providers))
+        from ..backends.onnxruntime import external_data_in_memory
+
+        external_data_in_memory(options, backend.model_bytes)  # the checked bytes, never the files again
+        session = ort.InferenceSession(backend.model_bytes.data, sess_options=options,
+                                       providers=list(backend.providers))
         feed = {backend.inputs[0].name: random_input(backend.inputs[0])}
         for _ in range(runs + 3):
             session.run(None, feed)

@@ -78,7 +78,7 @@ def profile_litert(backend: Any, runs: int) -> Any:
     from .profile import Layer, Profile
 
     fu, module = _tools()
-    model = fu.convert_bytearray_to_object(backend.path.read_bytes())
+    model = fu.convert_bytearray_to_object(backend.model_bytes.data)  # the checked bytes, not the file again
     graph = model.subgraphs[0]
     ops = list(graph.operators)
     if not ops or len(ops) > MAX_OPS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # OpenCV's own "[ WARN:0@...]" lines and FFmpeg's would stand beside the one error line a fault
+    # ends in: silenced unless the user set them (read once, when OpenCV loads).
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -53,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeVisionError as e:
         print(f"edgevision {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
+    except MemoryError:
+        print(f"edgevision {args.command}: error: expected enough memory for this model and input, got none left",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"edgevision {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -39,15 +39,15 @@ def render(d: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bundle import read_manifest
+    from ..bundle import read_manifest, verify_artifact
     from ..formats.graphs import digest
 
     path = Path(args.model)
     if path.is_dir():
         manifest = read_manifest(path)
         report: dict[str, Any] = {"bundle": str(path), "manifest": manifest.to_dict(), "artifacts": {}}
-        for target, art in manifest.artifacts.items():
-            report["artifacts"][target] = digest(path / art.file)
+        for target, art in manifest.artifacts.items():  # the bytes checked against the manifest are the ones read
+            report["artifacts"][target] = digest(verify_artifact(path, art))
     else:
         from ..metadata import read_metadata
 

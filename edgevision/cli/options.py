@@ -58,6 +58,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model information for a bare model file")
     add_task_arguments(g)
     g.add_argument("--labels", help="labels file, one per line")
+    g.add_argument("--no-check-labels", dest="check_labels", action="store_false",
+                   help="run even when the labels are not as many as the model's classes")
     g.add_argument("--size", type=_size, help="input size WxH for a dynamic-shape model")
     g.add_argument("--resize", choices=("stretch", "letterbox", "centre-crop", "center-crop"))
     g.add_argument("--color", choices=("RGB", "BGR"))
@@ -98,7 +100,7 @@ def load_model(args: argparse.Namespace) -> Any:
         info["resize"] = "centre-crop"
     with native_stderr_held():
         return load(args.model, target=args.target, threads=args.threads, backend=args.backend,
-                    device=args.device, **info)
+                    device=args.device, check_labels=getattr(args, "check_labels", True), **info)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFileError
+from ..integrity import ModelBytes, as_model_bytes
 
 QUANT_OPS = {"FakeQuantize", "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"}
 
@@ -22,18 +23,12 @@ def _by_count(counts: Counter) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def openvino_digest(path: Path) -> dict[str, Any]:
-    from ..backends.openvino import _openvino, check_ir, error_line
+def openvino_digest(path: str | Path | ModelBytes) -> dict[str, Any]:
+    from ..backends.openvino import _openvino, read_model
 
     ov = _openvino()
-    if path.suffix.lower() == ".xml" and not path.with_suffix(".bin").is_file():
-        raise ModelFileError(f"expected the weights file {path.with_suffix('.bin').name} beside {path.name}, got none")
-    if path.suffix.lower() == ".xml":
-        check_ir(path)
-    try:
-        model = ov.Core().read_model(str(path))
-    except RuntimeError as e:
-        raise ModelFileError(f"expected a model OpenVINO can read, got {path.name}: {error_line(e)}") from None
+    source = as_model_bytes(path)
+    model = read_model(ov.Core(), source, source)
 
     def port(p: Any) -> dict[str, Any]:
         names = sorted(p.get_names())
@@ -49,13 +44,15 @@ def openvino_digest(path: Path) -> dict[str, Any]:
             "constants_by_dtype": _by_count(weights), "quantized_ops": sum(n for k, n in ops.items() if k in QUANT_OPS)}
 
 
-def onnx_digest(path: Path) -> dict[str, Any]:
+def onnx_digest(path: str | Path | ModelBytes) -> dict[str, Any]:
+    source = as_model_bytes(path)
+    path = source.path
     try:
         import onnx
     except ModuleNotFoundError:  # the device may have ONNX Runtime only
-        return _ort_digest(path)
+        return _ort_digest(source)
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        model = onnx.load_model_from_string(source.data)  # the bytes checked, external data left out
     except (onnx.onnx_cpp2py_export.checker.ValidationError, ValueError, OSError) as e:
         raise ModelFileError(f"expected an ONNX model, got {path.name}: {str(e).splitlines()[0]}") from None
     except Exception as e:  # protobuf's DecodeError has no stable import path across versions
@@ -78,25 +75,26 @@ def onnx_digest(path: Path) -> dict[str, Any]:
             "quantized_ops": sum(n for k, n in ops.items() if k in QUANT_OPS)}
 
 
-def _ort_digest(path: Path) -> dict[str, Any]:
+def _ort_digest(path: ModelBytes) -> dict[str, Any]:
     from ..backends.onnxruntime import ONNXRuntimeBackend
 
     b = ONNXRuntimeBackend(path, threads=1)
     return {"format": "onnx", "inputs": [s.to_dict() for s in b.inputs], "outputs": [s.to_dict() for s in b.outputs]}
 
 
-def digest(path: str | Path) -> dict[str, Any]:
-    """Inputs, outputs, op counts and quantisation of a .tflite, .xml or .onnx file."""
-    path = Path(path)
-    if not path.is_file():
+def digest(path: str | Path | ModelBytes) -> dict[str, Any]:
+    """Inputs, outputs, op counts and quantisation of a .tflite, .xml or .onnx file (or of checked ModelBytes)."""
+    suffix = Path(path).suffix.lower()
+    if not isinstance(path, ModelBytes) and not Path(path).is_file():
         raise ModelFileError(f"expected a model file, got missing path {str(path)!r}")
-    suffix = path.suffix.lower()
     if suffix == ".tflite":
         from .tflite import read_tflite, summary
 
-        return {"format": "tflite", **summary(read_tflite(path))}
+        source = as_model_bytes(path)
+        return {"format": "tflite", **summary(read_tflite(source.data, name=source.name))}
     if suffix == ".xml":
         return openvino_digest(path)
     if suffix == ".onnx":
         return onnx_digest(path)
+    path = Path(path)
     raise ModelFileError(f"expected a .tflite, .xml or .onnx file or a bundle directory, got {path.name!r}")

@@ -134,8 +134,8 @@ class TFLiteGraph:
         return self.operator_codes[op.opcode_index].name
 
 
-def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview) -> TFLiteGraph:
-    """Read and verify a ``.tflite`` file (a path, or the model's bytes).
+def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview, *, name: str | None = None) -> TFLiteGraph:
+    """Read and verify a ``.tflite`` file (a path, or the model's bytes; ``name`` says whose in errors).
 
     Raises :class:`ModelFileError` for a missing file, a file that is not a
     TFLite flatbuffer, or one that is truncated or malformed; never another
@@ -148,7 +148,7 @@ def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview) -> T
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = memoryview(source).cast("B") if isinstance(source, memoryview) else source
-        return _parse(data, "the given bytes")
+        return _parse(data, repr(name) if name else "the given bytes")
     path = os.fspath(source)
     try:
         with open(path, "rb") as f:

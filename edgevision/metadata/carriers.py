@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import mmap
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFileError
+from ..limits import check_zip
 
 _METADATA_PROPS = 14  # ModelProto.metadata_props (onnx.proto): repeated StringStringEntryProto {key = 1; value = 2}
 
@@ -110,7 +112,10 @@ def openvino_rt_info(path: str | Path) -> dict[str, Any]:
                 elem.clear()  # layers and edges: not needed, not kept
     except ET.ParseError:
         return {}  # not an IR at all: the runtime that opens it says so, in its own words
-    return _rt(found) if found is not None else {}
+    try:
+        return _rt(found) if found is not None else {}
+    except RecursionError:  # <rt_info> nested thousands deep
+        raise ModelFileError(f"expected an <rt_info> nested a few levels deep in {path.name}, got deeper") from None
 
 
 def _rt(elem: Any) -> dict[str, Any]:
@@ -132,8 +137,10 @@ def appended_zip(path: str | Path) -> dict[str, bytes]:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            return {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            check_zip(infos, path.name, what="zip appended to the model", error=ModelFileError)  # no zip bomb
+            return {i.filename: zf.read(i) for i in infos}
     except zipfile.BadZipFile:
         return {}
-    except (OSError, zipfile.LargeZipFile, ValueError) as e:
+    except (OSError, zipfile.LargeZipFile, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError) as e:
         raise ModelFileError(f"expected a readable zip appended to {path.name}, got: {e}") from None

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -146,10 +145,16 @@ def read_openvino(path: Path, meta: ModelMetadata) -> None:
         return
     import yaml
 
+    from ..integrity import read_file
+    from ..limits import MAX_MANIFEST_BYTES
+
+    data = read_file(yaml_file.parent, yaml_file.name, limit=MAX_MANIFEST_BYTES, what="metadata file")
     try:
-        raw = yaml.safe_load(yaml_file.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ModelFileError(f"expected YAML in {yaml_file}, got a parse error: {' '.join(str(e).split())[:200]}") from None
+    except RecursionError:  # collections nested thousands deep
+        raise ModelFileError(f"expected YAML nested a few levels deep in {yaml_file}, got deeper") from None
     if isinstance(raw, Mapping) and is_ultralytics(raw):
         _add(meta, raw, "openvino", f"Ultralytics {yaml_file.name} beside {path.name}")
 
@@ -159,9 +164,8 @@ def read_tflite(path: Path, meta: ModelMetadata) -> None:
     data = appended_zip(path).get("metadata.json")
     if data is None:
         return
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"expected JSON in the metadata.json appended to {path.name}, got: {e}") from None
+    from ..limits import load_json
+
+    raw = load_json(data, f"the metadata.json appended to {path.name}", ModelFileError)  # size, depth, digits bounded
     if isinstance(raw, Mapping) and is_ultralytics(raw):
         _add(meta, raw, "tflite", f"Ultralytics metadata.json appended to {path.name}")

@@ -84,6 +84,9 @@ class SourceStats:
 
 def cv2_module() -> Any:
     """OpenCV, or BackendUnavailableError saying how to install it."""
+    from ..limits import opencv_limits
+
+    opencv_limits()
     try:
         import cv2
     except ModuleNotFoundError:

@@ -28,11 +28,13 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from ..errors import SourceError
+from ..limits import check_frame_size
 from .base import Size
 from .shapes import SHAPE_LABELS, shapes_scene
 
 QUERY_KEYS = ("seed", "shapes", "pace")
-_SPEC = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
+MAX_SHAPES, MAX_FPS = 1000, 100000
+_SPEC = re.compile(r"^(?:(\d{1,9})x(\d{1,9}))?(?:@(\d{1,9}(?:\.\d{1,9})?))?$")
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,11 @@ def parse_synthetic(uri: str) -> SyntheticSpec:
     result = SyntheticSpec(size=(int(w), int(h)) if w else (640, 480), fps=float(fps) if fps else 30.0,
                            seed=values.get("seed", 0), shapes=values.get("shapes", 4),
                            pace=bool(values.get("pace", 1)))
-    if min(result.size) < 16 or result.fps <= 0 or result.shapes < 0:
-        raise SourceError(f"expected a size of at least 16x16, a positive FPS and shapes >= 0, got {uri!r}")
+    if min(result.size) < 16 or result.fps <= 0 or result.shapes < 0 or result.seed < 0:
+        raise SourceError(f"expected a size of at least 16x16, a positive FPS, shapes >= 0 and seed >= 0, got {uri!r}")
+    check_frame_size(result.size, "synthetic:// size", SourceError)
+    if result.shapes > MAX_SHAPES or result.fps > MAX_FPS:
+        raise SourceError(f"expected at most {MAX_SHAPES} shapes and {MAX_FPS} fps in synthetic://, got {uri!r}")
     return result
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError
+from ..limits import check_frame_size
 from .base import Capture, OrderedSource, Size, Source
 from .files import GLOB_CHARS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageListCapture, VideoFileCapture, image_paths
 from .live import EventCallback, LiveSource
@@ -135,6 +136,8 @@ def open_path(spec: str, o: SourceOptions) -> Source:
         return _ordered(spec, lambda: ImageListCapture(paths), o)
     if not path.exists():
         raise SourceError(f"expected an image, a directory of images or a video file, got missing path {spec!r}")
+    if not path.is_file():  # a FIFO or a device named like a video would block the decoder, never end
+        raise SourceError(f"expected an image or a video file, got {spec!r} that is not a regular file")
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return _ordered(spec, lambda: VideoFileCapture(path), o)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -157,6 +160,8 @@ def open_source(source: str | Path, *, size: Size | None = None, fps: float | No
         ...
         edgevision.errors.SourceError: expected a source among csi://N, /dev/videoN, ..., got unknown scheme 'ftp://'
     """
+    if size is not None:
+        size = check_frame_size(size, "source size", SourceError)
     options = SourceOptions(size=tuple(size) if size else None, fps=fps, loop=loop,  # type: ignore[arg-type]
                             max_frames=max_frames, timeout=timeout, on_event=on_event)
     text = str(source)
