@@ -53,7 +53,7 @@ def find_images(directory: str | Path) -> list[Path]:
     if not directory.is_dir():
         raise UserInputError(f"expected a directory of images, got missing path {str(directory)!r}")
     images = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                    and p.is_file() and not p.name.endswith(".mask.png"))
+                    and p.is_file() and not p.name.endswith((".mask.png", ".instances.png")))
     if not images:
         raise UserInputError(f"expected images ({', '.join(IMAGE_SUFFIXES)}) in {str(directory)!r}, got none")
     return images

@@ -31,12 +31,15 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
+    from .instances import InstanceSegmentation
     from .model import Model, load
+    from .poses import Poses
     from .results import Classification, Detections, Result, Segmentation
 
 # public name -> the module that defines it, imported on first access (PEP 562)
 _LAZY = {"load": ".model", "Model": ".model", "Classification": ".results", "Detections": ".results",
-         "Segmentation": ".results", "Result": ".results"}
+         "Segmentation": ".results", "Result": ".results", "InstanceSegmentation": ".instances",
+         "Poses": ".poses"}
 
 __all__ = [
     "BackendUnavailableError",
@@ -45,10 +48,12 @@ __all__ = [
     "Detections",
     "EdgeVisionError",
     "ImageError",
+    "InstanceSegmentation",
     "ManifestError",
     "Model",
     "ModelError",
     "ModelFileError",
+    "Poses",
     "Result",
     "Segmentation",
     "SourceError",

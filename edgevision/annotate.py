@@ -140,16 +140,17 @@ def draw_classification(annotator: Annotator, out: np.ndarray, result: Classific
 
 
 def draw_detections(annotator: Annotator, out: np.ndarray, result: Detections, scale: int) -> None:
-    """A box per detection in its class colour, tagged with its label and score."""
+    """A box per detection in its class colour, tagged with its track id (once tracked), label and score."""
     cv2 = annotator.cv2
     h, w = out.shape[:2]
-    for box, score, class_id, name in zip(result.xyxy, result.confidence, result.class_id, result.names):
+    for box, score, class_id, name, tag in zip(result.xyxy, result.confidence, result.class_id, result.names,
+                                               result.track_tags()):
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         x1, x2 = max(0, min(x1, w - 1)), max(0, min(x2, w - 1))
         y1, y2 = max(0, min(y1, h - 1)), max(0, min(y2, h - 1))
         c = annotator.colour(class_id)
         cv2.rectangle(out, (x1, y1), (x2, y2), c, 2 * scale)
-        annotator.label(out, f"{name} {score:.2f}", (x1, y1), c, scale)
+        annotator.label(out, f"{tag}{name} {score:.2f}", (x1, y1), c, scale)  # "#12 " once tracked
 
 
 def draw_segmentation(annotator: Annotator, out: np.ndarray, result: Segmentation, scale: int) -> None:

@@ -28,6 +28,8 @@ from .results import Result
 from .tasks import classify, detect_ssd, segment
 from .tasks.common import dequantize
 from .tasks.detect import assign_ssd_outputs
+from .tasks.instance import bind_yolo_seg, fits_yolo_seg, num_classes_yolo_seg
+from .tasks.pose import bind_movenet, bind_yolo_pose, fits_movenet
 from .tasks.registry import task_spec
 from .tasks.yolo import bind_end2end, bind_objectness, bind_yolo
 from .transform import Transform
@@ -78,8 +80,8 @@ def decoder_spec(name: str) -> DecoderSpec:
 def decoder_names(task: str | None = None) -> tuple[str, ...]:
     """The registered decoders (of one task, when given).
 
-    >>> decoder_names("detection")
-    ('ssd', 'yolo', 'yolo-objectness', 'yolo-end2end')
+    >>> decoder_names("detection"), decoder_names("pose")
+    (('ssd', 'yolo', 'yolo-objectness', 'yolo-end2end'), ('yolo-pose', 'movenet'))
     """
     return tuple(n for n, s in DECODERS.items() if task is None or s.task == task)
 
@@ -215,6 +217,20 @@ for _spec in (
                 num_classes=lambda shapes: min(shapes[0][1], shapes[0][2]) - 5),
     DecoderSpec("yolo-end2end", "detection", {"score_threshold": 0.25, "max_detections": 300, "box_format": None},
                 "[1,K,6] (x1,y1,x2,y2,score,class; NMS in the model)", bind_end2end, fits=lambda shapes: False),
+    # Ultralytics' segment and pose heads (task: segment / pose in its metadata; edgevision.layouts names
+    # them). A pose output is shaped like a detector's: a bare model is read as pose when its metadata,
+    # the task or the decoder says so.
+    DecoderSpec("yolo-seg", "instance-segmentation",
+                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "box_format": None,
+                 "class_agnostic": False, "proto_layout": None, "mask_threshold": 0.0},
+                "[1,4+nc+nm,N] + prototypes [1,nm,H/4,W/4]", bind_yolo_seg, fits=fits_yolo_seg,
+                num_classes=num_classes_yolo_seg),
+    DecoderSpec("yolo-pose", "pose",
+                {"score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100, "box_format": None,
+                 "class_agnostic": False, "kpt_shape": [17, 3]},
+                "[1,4+nc+K*3,N] (kpt_shape [K,3])", bind_yolo_pose, fits=lambda shapes: _one(shapes, 3)),
+    DecoderSpec("movenet", "pose", {"score_threshold": 0.2, "keypoint_threshold": 0.2}, "[1,1,K,3] (y, x, score)",
+                bind_movenet, fits=fits_movenet, num_classes=lambda shapes: 1),
     DecoderSpec("classification", "classification", {"top_k": 5, "score_threshold": 0.0, "logits": None},
                 "[1,C]", _bind_classification,
                 fits=lambda shapes: _one(shapes, 2) or (_one(shapes, 4) and shapes[0][1] == shapes[0][2] == 1),

@@ -195,7 +195,8 @@ class Model:
         """Register ``callback(timings, result)`` to run after every frame (also works as a decorator)."""
         return self.hooks.add(callback)
 
-    def stream(self, source: Any, *, overlap: bool | str = "auto", **options: Any) -> Any:
+    def stream(self, source: Any, *, overlap: bool | str = "auto", track: Any = False, lines: Sequence[Any] = (),
+               zones: Sequence[Any] = (), **options: Any) -> Any:
         """Run on every frame of ``source``: ``for result in model.stream("csi://0"): ...``.
 
         ``source`` is a URI or path (``csi://0``, ``/dev/video0``, ``rtsp://...``,
@@ -213,6 +214,12 @@ class Model:
         leases the engine until the stream is closed, so ``model.predict`` in the loop of
         an overlapped stream raises: pass ``overlap=False``, or load the model twice.
 
+        ``track=True`` tracks the boxes of a detection, instance-segmentation or pose model
+        with ByteTrack (``edgevision.track``): each result keeps the detections on confirmed
+        tracks, with ``tracker_id``. ``lines`` ([(x1, y1), (x2, y2)] each) and ``zones``
+        (polygons) count the tracked objects per class (they imply ``track``);
+        ``stream.tracking.counts()`` and ``stream.summary()["counts"]`` say how many.
+
         Example:
             >>> with model.stream("video.mp4") as stream:            # doctest: +SKIP
             ...     for result in stream:
@@ -220,7 +227,7 @@ class Model:
         """
         from .pipeline import Stream  # the live loop and its sources load only when a stream is opened
 
-        return Stream(self, source, overlap=overlap, **options)
+        return Stream(self, source, overlap=overlap, track=track, lines=lines, zones=zones, **options)
 
     def infer_raw(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run a ready-made input tensor (no preprocessing, no decoding)."""

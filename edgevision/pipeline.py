@@ -77,12 +77,14 @@ class Stream:
     docstring); ``stream.overlap`` says which runs.
     """
 
-    def __init__(self, model: Any, source: str | Path | Source, *, overlap: Overlap = "auto",
-                 **options: Any) -> None:
+    def __init__(self, model: Any, source: str | Path | Source, *, overlap: Overlap = "auto", track: Any = False,
+                 lines: Sequence[Any] = (), zones: Sequence[Any] = (), **options: Any) -> None:
         if isinstance(source, Source) and options:
             raise TypeError(f"expected source options only with a URI or path, got an open source and "
                             f"{', '.join(sorted(options))}")
         self.model = model
+        # Tracking (and counting, which needs it) is checked before the source opens, like overlap.
+        self.tracking = tracking_for(model, track, lines, zones)
         # Decided before the source opens (a bad value leaves nothing open); "auto" asks the backend what runs.
         self.overlap = choose_overlap(overlap, model.backend.info()) if isinstance(overlap, str) else bool(overlap)
         self.source: Source = source if isinstance(source, Source) else open_source(source, **options)
@@ -115,16 +117,21 @@ class Stream:
             raise
         capture = time.perf_counter() - start
         result, t = self.model.step(frame.image)
-        self._emit(frame, result, FrameTimings(capture, t.preprocess, t.infer, t.decode,
-                                               time.monotonic() - frame.timestamp))
-        return result
+        return self._emit(frame, result, FrameTimings(capture, t.preprocess, t.infer, t.decode,
+                                                      time.monotonic() - frame.timestamp))
 
-    def _emit(self, frame: Frame, result: Result, timings: FrameTimings) -> None:
-        """Hand the frame's timings to the model's hooks (which add the user's timed stages) and keep them."""
+    def _emit(self, frame: Frame, result: Result, timings: FrameTimings) -> Result:
+        """Track (when asked), hand the frame's timings to the model's hooks (which add the user's timed
+        stages, tracking as "track") and keep them; the result, with track ids when tracked."""
         hooks = self.model.hooks
+        if self.tracking is not None:
+            with hooks.timer("track"):
+                result = self.tracking(result)
+            timings = timings._replace(total=time.monotonic() - frame.timestamp)
         hooks.emit(timings, result)
         self.frame, self.result, self.timings = frame, result, hooks.last
         self.stats.add(self.timings)
+        return result
 
     DEPTH = 2  # overlap: frames submitted to the engine at once (one running, one queued)
 
@@ -171,9 +178,8 @@ class Stream:
         result = model.decode(outputs, current.transform)
         decode = time.perf_counter() - t0
         frame = current.frame
-        self._emit(frame, result, FrameTimings(current.capture, current.preprocess, infer, decode,
-                                               time.monotonic() - frame.timestamp))
-        return result
+        return self._emit(frame, result, FrameTimings(current.capture, current.preprocess, infer, decode,
+                                                      time.monotonic() - frame.timestamp))
 
     def items(self) -> Iterator[StreamItem]:
         """The same stream as ``StreamItem(frame, result, timings)`` tuples.
@@ -188,8 +194,11 @@ class Stream:
     def summary(self) -> dict[str, Any]:
         """``RunStats.summary()`` with the source's counters (dropped, reconnects, gap seconds)."""
         source = self.source.stats
-        return {**self.stats.summary(), "dropped": source.dropped, "reconnects": source.reconnects,
-                "gap_seconds": round(source.gap_seconds, 3)}
+        summary = {**self.stats.summary(), "dropped": source.dropped, "reconnects": source.reconnects,
+                   "gap_seconds": round(source.gap_seconds, 3)}
+        if self.tracking is not None:
+            summary.update(self.tracking.summary())
+        return summary
 
     def close(self) -> None:
         """Stop the engine thread, release the model's engine and close the source; safe to call twice."""
@@ -209,6 +218,31 @@ class Stream:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def tracking_for(model: Any, track: Any, lines: Sequence[Any], zones: Sequence[Any]) -> Any:
+    """The ``edgevision.track.Tracking`` stage a stream runs, or None: ``track`` True (or a ``Tracking`` /
+    ``ByteTrack`` of the caller's), or counting lines or zones given (they count tracks, so they imply it).
+
+    Example:
+        >>> tracking_for(model, True, [[(0, 240), (640, 240)]], ()).counters    # doctest: +SKIP
+        [<LineCounter>]
+    """
+    if (track is None or track is False) and not lines and not zones:  # (an empty ByteTrack is falsy: len 0)
+        return None
+    from .errors import UserInputError
+    from .results import Detections
+    from .tasks.registry import task_spec
+    from .track import ByteTrack, Tracking
+
+    if not issubclass(task_spec(model.task).result, Detections):
+        raise UserInputError(f"expected a model whose results are boxes to track (detection, instance-segmentation, "
+                             f"pose), got a {model.task} model")
+    if isinstance(track, Tracking):
+        if lines or zones:
+            raise UserInputError("expected counting lines and zones in the Tracking given as track=, got them apart too")
+        return track
+    return Tracking(track if isinstance(track, ByteTrack) else None, lines=lines, zones=zones)
 
 
 def run_sinks(stream: Stream, sinks: Sequence[Any], *, annotator: Any = None) -> str:

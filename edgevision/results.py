@@ -65,12 +65,13 @@ class Classification:
 
 @dataclass
 class Detections:
-    """Boxes in source-image pixels (x1, y1, x2, y2), with scores and class ids."""
+    """Boxes in source-image pixels (x1, y1, x2, y2), with scores, class ids and, once tracked, track ids."""
 
     xyxy: np.ndarray  # (n, 4) float32
     confidence: np.ndarray  # (n,) float32
     class_id: np.ndarray  # (n,) int64
     labels: Sequence[str] = ()
+    tracker_id: np.ndarray | None = None  # (n,) int64 track ids (edgevision.track), None when not tracked
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -82,6 +83,10 @@ class Detections:
                 f"expected {n} confidences and class ids for {n} boxes, "
                 f"got {len(self.confidence)} and {len(self.class_id)}"
             )
+        if self.tracker_id is not None:
+            self.tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
+            if len(self.tracker_id) != n:
+                raise ValueError(f"expected {n} track ids for {n} boxes, got {len(self.tracker_id)}")
 
     @classmethod
     def empty(cls, labels: Sequence[str] = ()) -> Detections:
@@ -94,31 +99,36 @@ class Detections:
         """Select detections with an index array, a slice or a boolean mask."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], self.labels)
+        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], self.labels,
+                          None if self.tracker_id is None else self.tracker_id[index])
 
     @property
     def names(self) -> list[str]:
         return [_label(self.labels, int(c)) for c in self.class_id]
 
-    def describe(self) -> str:
-        """``'2 detections: cat 0.91 [10, 20, 80, 100]; ...'``."""
-        items = [f"{n} {round(float(s), 6):.2f} [{', '.join(f'{round(float(v), 2):.0f}' for v in box)}]"
-                 for box, s, n in zip(self.xyxy, self.confidence, self.names)]
-        return f"{len(items)} detection{'s' if len(items) != 1 else ''}" + (": " + "; ".join(items) if items else "")
+    def track_tags(self) -> list[str]:
+        """``'#12 '`` per detection once tracked (``''`` before): the prefix describe and the annotations use."""
+        if self.tracker_id is None:
+            return [""] * len(self)
+        return [f"#{int(t)} " for t in self.tracker_id]
+
+    def describe(self, noun: str = "detection") -> str:
+        """``'2 detections: cat 0.91 [10, 20, 80, 100]; ...'`` (``'#12 cat ...'`` once tracked)."""
+        items = [f"{tag}{n} {round(float(s), 6):.2f} [{', '.join(f'{round(float(v), 2):.0f}' for v in box)}]"
+                 for box, s, n, tag in zip(self.xyxy, self.confidence, self.names, self.track_tags())]
+        return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}" + (": " + "; ".join(items) if items else "")
+
+    def items(self) -> list[dict[str, Any]]:
+        """One dict per detection (class_id, label, score, xyxy, and track_id once tracked): the JSON rows."""
+        rows = [{"class_id": int(c), "label": n, "score": round(float(s), 6), "xyxy": [round(float(v), 2) for v in box]}
+                for box, s, c, n in zip(self.xyxy, self.confidence, self.class_id, self.names)]
+        if self.tracker_id is not None:
+            for row, t in zip(rows, self.tracker_id):
+                row["track_id"] = int(t)
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": "detection",
-            "detections": [
-                {
-                    "class_id": int(c),
-                    "label": n,
-                    "score": round(float(s), 6),
-                    "xyxy": [round(float(v), 2) for v in box],
-                }
-                for box, s, c, n in zip(self.xyxy, self.confidence, self.class_id, self.names)
-            ],
-        }
+        return {"task": "detection", "detections": self.items()}
 
 
 @dataclass

@@ -189,8 +189,12 @@ class LiveView:
         if self.stream is None:
             return {**figures, "frames": 0, "fps": 0.0, "latency_ms": {}, "dropped": 0, "reconnects": 0}
         src = self.stream.source
-        return {**figures, **self.stream.stats.recent(), "source": src.name, "dropped": src.stats.dropped,
-                "reconnects": src.stats.reconnects}
+        figures.update({**self.stream.stats.recent(), "source": src.name, "dropped": src.stats.dropped,
+                        "reconnects": src.stats.reconnects})
+        tracking = getattr(self.stream, "tracking", None)
+        if tracking is not None:  # tracks so far and, with counters, the counts per class
+            figures.update(tracking.summary())
+        return figures
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -311,6 +315,8 @@ PAGE = """<!doctype html>
   <table><thead><tr><th>stage</th><th>median ms</th></tr></thead><tbody id="latency"></tbody></table>
   <div>frames <span id="frames">0</span> · dropped <span id="dropped">0</span>
    · reconnects <span id="reconnects">0</span></div>
+  <div id="tracks"></div>
+  <ul id="counts"></ul>
   <div id="status"></div>
  </aside>
 </main>
@@ -324,6 +330,15 @@ async function poll() {
     $("source").textContent = s.source || "";
     $("latency").innerHTML = Object.entries(s.latency_ms).map(
       ([k, v]) => `<tr><td>${k}</td><td class="ms" data-stage="${k}">${v.toFixed(2)}</td></tr>`).join("");
+    $("tracks").textContent = s.tracks === undefined ? "" : `tracks ${s.tracks}`;
+    const per = (o) => Object.entries(o || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    const counts = s.counts || {lines: [], zones: []};
+    $("counts").innerHTML = [
+      ...counts.lines.map((l) => `<li data-counter="${l.name}">${l.name}: in ${l.total_in} (${per(l.in)})`
+        + ` · out ${l.total_out} (${per(l.out)})</li>`),
+      ...counts.zones.map((z) => `<li data-counter="${z.name}">${z.name}: ${z.total_current} inside`
+        + ` (${per(z.current)}) · entered ${z.total_entered} · exited ${z.total_exited}</li>`),
+    ].join("");
     $("status").textContent = "";
   } catch (e) {
     $("status").textContent = "run ended or unreachable";

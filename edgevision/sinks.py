@@ -57,6 +57,11 @@ class Output:
 
                 self.annotator = Annotator()
             self._drawn = self.annotator.draw(self.frame.image, self.result)
+            tracking = getattr(self.stream, "tracking", None)
+            if tracking is not None and tracking.counters:  # the counting lines and zones, with their counts
+                from .overlays import draw_counting
+
+                draw_counting(self.annotator, self._drawn, tracking.counters, max(1, round(min(self._drawn.shape[:2]) / 300)))
         return self._drawn
 
     def record(self) -> dict[str, Any]:
@@ -68,6 +73,9 @@ class Output:
         if self.gap:
             record["gap_ms"] = round(1000 * self.gap, 1)
         record.update(self.result.to_dict())
+        tracking = getattr(self.stream, "tracking", None)
+        if tracking is not None and tracking.counters:
+            record["counts"] = tracking.counts()
         return record
 
 

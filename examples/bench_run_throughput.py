@@ -30,11 +30,14 @@ from one run. The script:
    frames decoded beforehand (no capture, no output, nothing overlapped).
 
 ``--rounds`` alternates the configurations; the median round is reported, every round listed.
+``--track`` adds, beside each configuration, the same run with ``--track --count-line --zone``
+(ByteTrack and a counting line and zone on every frame): the ratio must hold with tracking on.
 
 Usage:
     python examples/bench_run_throughput.py                        # both detectors, both modes, 1 thread
     python examples/bench_run_throughput.py --detector mobilenetv2 --mode overlap --json
     python examples/bench_run_throughput.py --size 320x240 --threads 2 --int8
+    python examples/bench_run_throughput.py --detector mobilenetv2 --mode overlap --track
 
 Exit code 0 whatever the figure (a benchmark, not a test); 2 when something cannot run.
 """
@@ -257,9 +260,14 @@ def write_video(path: Path, *, frames: int, size: tuple[int, int], seed: int = 7
     raise SystemExit("bench_run_throughput: error: OpenCV here can write neither mp4v nor MJPG video")
 
 
-def run_command(bundle: Path, video: Path, threads: int, json_lines: bool = True, overlap: bool = True) -> list[str]:
+TRACKING = ("--track", "--count-line", "0,240,640,240", "--zone", "320,0,640,0,640,480,320,480")
+
+
+def run_command(bundle: Path, video: Path, threads: int, json_lines: bool = True, overlap: bool = True,
+                track: bool = False) -> list[str]:
     return [sys.executable, "-m", "edgevision", "run", str(bundle), "--source", str(video), "--threads",
-            str(threads), "--json", *(() if json_lines else ("--quiet",)), "--overlap" if overlap else "--no-overlap"]
+            str(threads), "--json", *(() if json_lines else ("--quiet",)), "--overlap" if overlap else "--no-overlap",
+            *(TRACKING if track else ())]
 
 
 def measure(command: list[str]) -> dict[str, Any]:
@@ -329,7 +337,8 @@ def cpu_governor() -> str:
 def report(c: dict[str, Any]) -> list[str]:
     """The lines for one (detector, mode) configuration."""
     m = c["median_ms"]
-    lines = [f"{c['detector']} · {'--overlap' if c['overlap'] else '--no-overlap'}: {c['model']}",
+    lines = [f"{c['detector']} · {'--overlap' if c['overlap'] else '--no-overlap'}"
+             f"{' · --track --count-line --zone' if c.get('track') else ''}: {c['model']}",
              f"  runtime: {c['header'][len('model: '):]}",
              f"  command: {c['command']}",
              f"  frames: {c['frames']} (the first, {c['first_frame_ms']:.1f} ms with warm-up, left out)",
@@ -360,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="rounds; each runs every configuration and a bare loop per detector (default 3)")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "edgevision-bench")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--track", action="store_true",
+                   help="also run each configuration with --track --count-line --zone (tracking and counting on)")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     detectors = ("shapes", "mobilenetv2") if args.detector == "both" else (args.detector,)
@@ -367,9 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     bundles = {d: reference_bundle(args.cache, detector=d, int8=args.int8) for d in detectors}
     with tempfile.TemporaryDirectory() as tmp:
         video = write_video(Path(tmp) / "clip", frames=args.frames, size=(w, h))
-        configs = [{"detector": d, "overlap": o, "model": bundles[d][1],
-                    "argv": run_command(bundles[d][0], video, args.threads, json_lines=not args.quiet_run, overlap=o)}
-                   for d in detectors for o in modes]
+        configs = [{"detector": d, "overlap": o, "model": bundles[d][1], "track": t,
+                    "argv": run_command(bundles[d][0], video, args.threads, json_lines=not args.quiet_run, overlap=o,
+                                        track=t)}
+                   for d in detectors for o in modes for t in ((False, True) if args.track else (False,))]
         runs: dict[int, list] = {i: [] for i in range(len(configs))}
         bare: dict[str, list] = {d: [] for d in detectors}
         for _ in range(args.rounds):  # alternated, so drift in the machine's load hits every configuration alike
@@ -383,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     out = []
     for i, c in enumerate(configs):
         figures = sorted(runs[i], key=lambda r: r["ratio_infer"])[len(runs[i]) // 2]  # the median round
-        figures.update(detector=c["detector"], overlap=c["overlap"], model=c["model"],
+        figures.update(detector=c["detector"], overlap=c["overlap"], model=c["model"], track=c["track"],
                        command=" ".join(["python" if a == sys.executable else a for a in c["argv"]]),
                        rounds=[{k: round(r[k], 4) for k in ("fps", "ratio_infer", "ratio_model")} for r in runs[i]],
                        bare_loop=[{k: round(b[k], 4) for k in ("fps", "ratio_infer", "ratio_model")}

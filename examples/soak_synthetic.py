@@ -16,6 +16,7 @@ architecture untrained). Linux only (``/proc``).
 Usage:
     python examples/soak_synthetic.py                     # 10,000 frames, live source at 240 fps
     python examples/soak_synthetic.py --source "synthetic://640x480@30?seed=2&pace=0" --frames 20000
+    python examples/soak_synthetic.py --track          # + ByteTrack, a counting line and a zone on every frame
 
 Exit code 0 whatever the figure; 2 when the run fails.
 """
@@ -68,12 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every", type=int, default=1000, help="sample RSS every N frames")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "edgevision-bench")
+    p.add_argument("--track", action="store_true", help="also --track --count-line --zone (tracking's memory)")
     args = p.parse_args(argv)
     bundle, model = reference_bundle(args.cache)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "edgevision", "run", str(bundle), "--source", args.source,
                    "--max-frames", str(args.frames), "--threads", str(args.threads), "--json",
-                   "--output", str(Path(tmp) / "latest.jpg"), "--serve", "127.0.0.1:0"]
+                   "--output", str(Path(tmp) / "latest.jpg"), "--serve", "127.0.0.1:0",
+                   *(("--track", "--count-line", "0,120,320,120", "--zone", "160,0,320,0,320,240,160,240")
+                     if args.track else ())]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         first = child.stderr.readline()
         if not first.startswith("live view: "):

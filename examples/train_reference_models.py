@@ -19,7 +19,10 @@ into the preceding convolution at conversion. Per model:
   (cx, cy, w, h, 3 sigmoid class scores) with boxes as fractions of the input, so boxes
   and scores share one 0..1 range (one int8 scale covers the whole output);
 - ``shapes_segmenter``: 96x96 input, a three-level U-Net (nearest upsampling as
-  Concatenate + Reshape), softmax [1, 96, 96, 4] over background + the three shapes.
+  Concatenate + Reshape), softmax [1, 96, 96, 4] over background + the three shapes;
+- ``shapes_instances`` (YOLO-seg), ``figures_pose`` (YOLO-pose, stick figures, 17 COCO keypoints)
+  and ``figure_movenet`` (single-pose MoveNet layout): see ``_reference_tasks.py``; letterboxed
+  with grey 114 as Ultralytics feeds its models.
 
 Beside each ``<stem>.keras`` goes ``<stem>.json`` (task, labels, decoder, input: what the
 converter reads), and ``reference.json`` holds the held-out figures, measured by running an
@@ -42,11 +45,14 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
+import _reference_tasks
+import _train_tasks
 import numpy as np
 
 import edgevision
 from edgevision.converters.datasets import SHAPE_LABELS, ShapesDataset, shapes_dataset
 from edgevision.converters.metrics import accuracy, map50, mean_iou
+from edgevision.converters.metrics_tasks import mask_map50, oks_map50
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEED = 2024
@@ -88,7 +94,22 @@ REFERENCES = {
         stem="shapes_segmenter", task="segmentation", size=96, labels=("background", *SHAPE_LABELS),
         decoder={"type": "segmentation"}, metric="miou", bar=0.8,
         train_images=800, epochs=6, batch_size=16, test_images=200, offset=3),
+    "instances": Reference(
+        stem="shapes_instances", task="instance-segmentation", size=160, labels=SHAPE_LABELS,
+        decoder={"type": "yolo-seg", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
+                 "box_format": "normalized"},
+        metric="mask_map50", bar=0.7, train_images=900, epochs=10, batch_size=16, test_images=150, offset=4),
+    "pose": Reference(
+        stem="figures_pose", task="pose", size=160, labels=("person",),
+        decoder={"type": "yolo-pose", "score_threshold": 0.25, "iou_threshold": 0.45, "max_detections": 100,
+                 "box_format": "normalized", "kpt_shape": [17, 3]},
+        metric="oks_map50", bar=0.5, train_images=900, epochs=12, batch_size=16, test_images=150, offset=5),
+    "movenet": Reference(
+        stem="figure_movenet", task="pose", size=128, labels=("person",),
+        decoder={"type": "movenet", "score_threshold": 0.2, "keypoint_threshold": 0.2},
+        metric="oks_map50", bar=0.5, train_images=900, epochs=12, batch_size=16, test_images=150, offset=6),
 }
+TASK_MODELS = ("instances", "pose", "movenet")  # trained by _train_tasks.py
 
 
 def model_info(ref: Reference) -> dict[str, Any]:
@@ -99,8 +120,9 @@ def model_info(ref: Reference) -> dict[str, Any]:
         >>> info["decoder"]["type"], info["input"]["size"], info["input"]["std"]
         ('yolo', [128, 128], [1, 1, 1])
     """
+    fmt = _reference_tasks.LETTERBOX if ref.stem in {REFERENCES[k].stem for k in TASK_MODELS} else INPUT
     return {"task": ref.task, "labels": list(ref.labels), "decoder": dict(ref.decoder),
-            "input": {"size": [ref.size, ref.size], **INPUT}}
+            "input": {"size": [ref.size, ref.size], **fmt}}
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -283,7 +305,8 @@ def _train(kind: str, model: Any, x: np.ndarray, y: np.ndarray, loss: Any,
     import keras
 
     ref = REFERENCES[kind]
-    steps = ref.epochs * int(np.ceil(len(x) / ref.batch_size))
+    n = len(x[0]) if isinstance(x, list) else len(x)  # [images, ...] for a model of several inputs
+    steps = ref.epochs * int(np.ceil(n / ref.batch_size))
     model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(rate, steps)), loss=loss)
     load = os.getloadavg()[0]
     start, cpu = time.perf_counter(), time.process_time()
@@ -291,7 +314,7 @@ def _train(kind: str, model: Any, x: np.ndarray, y: np.ndarray, loss: Any,
               verbose=0)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     # CPU seconds beside wall seconds: on a shared machine the wall time says more about the neighbours.
-    print(f"  {kind}: trained {ref.epochs} epochs on {len(x)} images in {seconds:.1f} s wall, {cpu:.1f} s CPU "
+    print(f"  {kind}: trained {ref.epochs} epochs on {n} images in {seconds:.1f} s wall, {cpu:.1f} s CPU "
           f"(load average {load:.2f} before, {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores)", flush=True)
     return seconds, cpu
 
@@ -306,6 +329,9 @@ def train(kind: str, seed: int) -> tuple[Any, tuple[float, float]]:
 
     ref = REFERENCES[kind]
     keras.utils.set_random_seed(seed + ref.offset)
+    if kind in TASK_MODELS:
+        return _train_tasks.train_task(kind, ref, seed,
+                                       lambda net, x, y, loss: _train(kind, net, x, y, loss, rate=3e-3))
     start = time.perf_counter()
     data = shapes_dataset(ref.task, ref.train_images, ref.size, seed + ref.offset)
     print(f"  {kind}: generated {len(data)} training images in {time.perf_counter() - start:.1f} s", flush=True)
@@ -364,6 +390,14 @@ def evaluate(kind: str, model: Any, seed: int, info: dict) -> float:
     ``info`` is the model-info JSON: its decoder and input settings are the ones the runtime uses.
     """
     ref = REFERENCES[kind]
+    if kind in TASK_MODELS:
+        images, truth = _train_tasks.held_out(kind, ref.test_images, ref.size, seed + 100 + ref.offset)
+        with tempfile.TemporaryDirectory() as tmp:
+            runner = edgevision.load(fp32_tflite(model, Path(tmp) / f"{ref.stem}.tflite"), threads=2,
+                                     **load_kwargs(info))
+            results = [runner.predict(image) for image in images]
+        score = mask_map50 if kind == "instances" else oks_map50
+        return score(results, truth, len(ref.labels))
     data = shapes_dataset(ref.task, ref.test_images, ref.size, seed + 100 + ref.offset)
     with tempfile.TemporaryDirectory() as tmp:
         runner = edgevision.load(fp32_tflite(model, Path(tmp) / f"{ref.stem}.tflite"), threads=2,

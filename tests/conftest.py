@@ -28,3 +28,21 @@ def scene():
     from edgevision.sources.shapes import shapes_scene
 
     return shapes_scene(np.random.default_rng(3), (640, 480), n_shapes=4)
+
+
+@pytest.fixture(scope="session")
+def task_zoo(tmp_path_factory):
+    """{kind: {"keras": model, "tflite"/"openvino"/"onnx"/"keras": path}} for the YOLO-seg, YOLO-pose and MoveNet
+    test models (tests/_models_tasks.py), built and exported once per test run."""
+    import contextlib
+    import io
+
+    import _models_tasks
+
+    root = tmp_path_factory.mktemp("task_zoo")
+    built = {}
+    for kind, build in _models_tasks.BUILDERS.items():
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras 3 prints where it exports the SavedModel
+            model = build()
+            built[kind] = {"model": model, **_models_tasks.export(model, root / kind, kind)}
+    return built

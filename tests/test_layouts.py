@@ -28,36 +28,45 @@ def test_recognised_from_shapes_and_labels(shapes, n_labels, expected):
 
 
 def test_a_recognised_unregistered_head_is_refused_by_name():
-    with pytest.raises(ModelError, match="the yolo-seg layout .*no decoder named 'yolo-seg' is registered"):
-        choose_decoder(None, [(1, 116, 8400), (1, 32, 160, 160)])
     with pytest.raises(ModelError, match="by the model's metadata this is the yolo-obb layout"):
         choose_decoder(None, [(1, 20, 8400)], hint="yolo-obb")
+    with pytest.raises(ModelError, match="the yolo-obb layout .*no decoder named 'yolo-obb' is registered"):
+        choose_decoder(None, [(1, 85, 8400)], n_labels=80)
     # A task the user gives is taken at its word: no refusal, the usual guess follows.
     assert choose_decoder("segmentation", [(1, 1, 17, 3)]) is None
 
 
-@pytest.fixture
-def movenet_registered():
-    def bind(config, outputs, labels):
-        return lambda outs, t: Detections.empty(labels)
-
-    register_decoder(DecoderSpec("movenet", "detection", {}, "[1,1,17,3]", bind, fits=lambda shapes: False))
-    yield
-    unregister_decoder("movenet")
-
-
-def test_a_decoder_registered_under_the_layout_name_takes_over(movenet_registered):
+def test_the_decoders_registered_under_the_layout_names_take_over():
+    # The instance-segmentation and pose tasks (issue 13) register yolo-seg, yolo-pose and movenet.
     assert choose_decoder(None, [(1, 1, 17, 3)]) == "movenet"
-    assert set(LAYOUTS) >= {"yolo-seg", "yolo-pose", "yolo-obb", "movenet"}  # the names issue 13 registers
+    assert choose_decoder(None, [(1, 116, 8400), (1, 32, 160, 160)]) == "yolo-seg"
+    assert choose_decoder(None, [(1, 56, 8400)], n_labels=1) == "yolo-pose"
+    assert choose_decoder("detection", [(1, 1, 17, 3)]) is None  # a task given narrows to its own decoders
+    assert set(LAYOUTS) >= {"yolo-seg", "yolo-pose", "yolo-obb", "movenet"}
 
 
-def test_a_movenet_model_loads_once_its_decoder_is_registered(movenet_registered, tmp_path):
+def test_a_movenet_model_loads_with_no_flag(tmp_path):
     import _tf_exporters as tfx
 
     import edgevision
 
     model = edgevision.load(tfx.movenet_tflite(tmp_path / "movenet.tflite"))
-    assert model.decoder["type"] == "movenet" and len(model.predict(np.zeros((32, 32, 3), np.uint8))) == 0
+    assert model.decoder["type"] == "movenet" and model.task == "pose"
+    assert len(model.predict(np.zeros((32, 32, 3), np.uint8))) == 0  # keypoint scores of 0: no pose
+
+
+@pytest.fixture
+def obb_registered():
+    def bind(config, outputs, labels):
+        return lambda outs, t: Detections.empty(labels)
+
+    register_decoder(DecoderSpec("yolo-obb", "detection", {}, "[1,4+nc+1,N]", bind, fits=lambda shapes: False))
+    yield
+    unregister_decoder("yolo-obb")
+
+
+def test_a_decoder_registered_under_the_layout_name_takes_over(obb_registered):
+    assert choose_decoder(None, [(1, 85, 8400)], n_labels=80) == "yolo-obb"
 
 
 def test_likely_layouts_name_what_scores_out_of_range_mean():

@@ -29,9 +29,9 @@ def model(tmp_path_factory):
 class Running:
     """A run feeding a LiveView from a background thread, until ``stop()``."""
 
-    def __init__(self, model, source: str = "synthetic://320x240@30?seed=1", extra_sinks=()) -> None:
+    def __init__(self, model, source: str = "synthetic://320x240@30?seed=1", extra_sinks=(), **stream) -> None:
         self.view = LiveView("127.0.0.1:0", title="test run")
-        self.stream = model.stream(source)
+        self.stream = model.stream(source, **stream)
         self._stop = threading.Event()
         sinks = [self.view, *extra_sinks, self]
         self.thread = threading.Thread(target=run_sinks, args=(self.stream, sinks), daemon=True)
@@ -193,6 +193,24 @@ def test_live_view_in_headless_chromium_shows_moving_frames_and_figures(model):
                                    timeout=20000)  # the figures update
             infer_ms = float(page.text_content("td[data-stage=infer]"))
             assert 0 < infer_ms < 1000
+            assert page.console_errors == []
+    finally:
+        run.stop()
+
+
+def test_tracks_and_counts_reach_stats_and_the_page(model):
+    from _browser import open_page
+
+    run = Running(model, "synthetic://320x240@20?seed=4", track=True, lines=[[(0, 120), (320, 120)]],
+                  zones=[[(0, 0), (160, 0), (160, 240), (0, 240)]])
+    try:
+        stats = wait_for(lambda: (s := json.loads(run.get("/stats")))["frames"] > 5 and s)
+        assert stats["tracks"] >= 1 and [c["name"] for c in stats["counts"]["lines"]] == ["line 1"]
+        assert stats["counts"]["zones"][0]["name"] == "zone 1" and "current" in stats["counts"]["zones"][0]
+        with open_page(run.view.url) as page:
+            page.wait_for_selector("li[data-counter='line 1']", timeout=20000)
+            page.wait_for_selector("li[data-counter='zone 1']", timeout=20000)
+            assert page.text_content("#tracks").startswith("tracks ")
             assert page.console_errors == []
     finally:
         run.stop()

@@ -61,6 +61,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run the engine in a thread of its own while frames are captured, preprocessed, decoded "
                         "and written; --no-overlap runs the stages one after another (default: overlap when the "
                         "engine leaves a core free or runs on an accelerator)")
+    t = p.add_argument_group("tracking and counting (detection, instance-segmentation and pose models)")
+    t.add_argument("--track", action="store_true", help="track objects across frames (ByteTrack): a track id per box")
+    t.add_argument("--count-line", action="append", default=[], metavar="X1,Y1,X2,Y2",
+                   help="count tracked objects crossing this line, per class and direction, in source pixels "
+                        "(repeatable; implies --track)")
+    t.add_argument("--zone", action="append", default=[], metavar="X,Y,X,Y,X,Y[,...]",
+                   help="count tracked objects inside this polygon, and those entering and leaving it, per class "
+                        "(repeatable; implies --track)")
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="one JSON object per frame on stdout, then a summary")
     o.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout (with --json: the summary only)")
@@ -99,9 +107,13 @@ def summary_line(summary: dict[str, Any]) -> str:
     stages = ", ".join(f"{k} {med[k]:.2f}" for k in ("capture", "preprocess", "infer", "decode", "total"))
     why = {"interrupted": "stopped by Ctrl-C · ", "stopped": "stopped · "}.get(summary["stopped"], "")
     gaps = f" ({summary['gap_seconds']:.1f} s without frames)" if summary["reconnects"] else ""
-    return (f"{why}{summary['frames']} frames in {summary['seconds']:.1f} s · {summary['fps']:.1f} fps · "
-            f"median ms: {stages} · dropped {summary['dropped']} · reconnects {summary['reconnects']}{gaps}"
-            + (_publish_part(summary["publish"]) if "publish" in summary else ""))
+    line = (f"{why}{summary['frames']} frames in {summary['seconds']:.1f} s · {summary['fps']:.1f} fps · "
+            f"median ms: {stages} · dropped {summary['dropped']} · reconnects {summary['reconnects']}{gaps}")
+    if "tracks" in summary:
+        from ..track.counting import describe_counts
+
+        line += f" · {summary['tracks']} tracks" + "".join(f" · {c}" for c in describe_counts(summary.get("counts")))
+    return line + (_publish_part(summary["publish"]) if "publish" in summary else "")
 
 
 def _publish_part(p: dict[str, Any]) -> str:
@@ -138,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as cleanup:
         # Outputs first (a port in use fails at once), then the source (a missing camera fails before
         # the model loads), then the model.
+        from ..track.counting import parse_points
+
+        lines = [parse_points(text, 2, "--count-line") for text in args.count_line]
+        zones = [parse_points(text, 3, "--zone") for text in args.zone]
         sinks: list[Any] = []
         if not args.quiet:
             sinks.append(JsonLinesSink(sys.stdout) if args.json else TextSink(sys.stdout))
@@ -163,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
         if view is not None:
             view.title = f"edgevision · {model.info()['artifact']['file']}"
         # No flag: the rule Model.stream uses too (edgevision.overlap.overlap_pays).
-        stream = Stream(model, source, overlap="auto" if args.overlap is None else args.overlap)
+        stream = Stream(model, source, overlap="auto" if args.overlap is None else args.overlap, track=args.track,
+                        lines=lines, zones=zones)
         header = _Header(model)
         if view is not None:
             print(f"live view: {view.url}", file=sys.stderr, flush=True)

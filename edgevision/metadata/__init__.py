@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS = ("task", "decoder", "labels", "size", "resize", "pad_value", "mean", "std", "color", "box_format",
-            "score_threshold", "iou_threshold", "max_detections", "label_offset")
+            "score_threshold", "iou_threshold", "max_detections", "label_offset", "kpt_shape")
 
 
 @dataclass

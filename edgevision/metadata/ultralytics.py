@@ -99,6 +99,9 @@ def settings_from(meta: Mapping[str, Any], fmt: str) -> dict[str, Any]:
         settings.update(box_format="normalized" if fmt == "tflite" else "pixels",
                         score_threshold=float(args.get("conf") or CONF), iou_threshold=float(args.get("iou") or IOU),
                         max_detections=int(args.get("max_det") or MAX_DET))
+    kpt_shape = meta.get("kpt_shape")
+    if decoder == "yolo-pose" and isinstance(kpt_shape, (list, tuple)) and len(kpt_shape) == 2:
+        settings["kpt_shape"] = [int(v) for v in kpt_shape]  # the pose head's keypoints: [K, 2 or 3]
     return settings
 
 
@@ -118,7 +121,7 @@ def _add(meta: ModelMetadata, raw: Mapping[str, Any], fmt: str, origin: str) -> 
 def _why(key: str) -> str:
     """Which field of the metadata (or which Ultralytics convention) a setting comes from."""
     return {"labels": "names", "size": "imgsz", "task": "task", "decoder": "task, args.nms / end2end",
-            "box_format": "export format"}.get(key, "Ultralytics' predict defaults")
+            "box_format": "export format", "kpt_shape": "kpt_shape"}.get(key, "Ultralytics' predict defaults")
 
 
 def read_onnx(path: Path, meta: ModelMetadata) -> None:

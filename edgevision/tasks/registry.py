@@ -13,7 +13,7 @@ Example:
     >>> task_spec("detection").result.__name__
     'Detections'
     >>> list(TASKS)
-    ['classification', 'detection', 'segmentation']
+    ['classification', 'detection', 'segmentation', 'instance-segmentation', 'pose']
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from enum import Enum
 from typing import Any
 
 from ..errors import UserInputError
+from ..instances import InstanceSegmentation
+from ..poses import Poses
 from ..refs import Ref
 from ..results import Classification, Detections, Segmentation
 
@@ -32,6 +34,8 @@ class Task(str, Enum):
     CLASSIFICATION = "classification"
     DETECTION = "detection"
     SEGMENTATION = "segmentation"
+    INSTANCE_SEGMENTATION = "instance-segmentation"
+    POSE = "pose"
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def task_names() -> tuple[str, ...]:
     """Every registered task name, in registration order.
 
     >>> task_names()
-    ('classification', 'detection', 'segmentation')
+    ('classification', 'detection', 'segmentation', 'instance-segmentation', 'pose')
     """
     return tuple(TASKS)
 
@@ -114,5 +118,11 @@ for _spec in (
              fidelity="edgevision.converters.fidelity:SEGMENTATION",
              read_truth="edgevision.converters.calibration:segmentation_truth",
              int8_gate=("miou_vs_source", 0.95)),
+    # Instances and poses are detections with more per box; their heads are kept float like a detector's.
+    TaskSpec("instance-segmentation", InstanceSegmentation, draw="edgevision.overlays:draw_instances",
+             fidelity="edgevision.converters.fidelity_tasks:INSTANCE_SEGMENTATION",
+             read_truth="edgevision.converters.truth:instance_truth", float_head=True),
+    TaskSpec("pose", Poses, draw="edgevision.overlays:draw_poses", fidelity="edgevision.converters.fidelity_tasks:POSE",
+             read_truth="edgevision.converters.truth:pose_truth", float_head=True),
 ):
     register_task(_spec)

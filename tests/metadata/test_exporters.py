@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from edgevision.cli import main
-from edgevision.errors import ModelError
 
 cv2 = pytest.importorskip("cv2")
 pytestmark = pytest.mark.slow
@@ -294,16 +293,22 @@ def test_a_one_channel_segmenter_without_labels(images, tmp_path, capsys):
         assert art["fidelity"]["miou_vs_source"] >= 0.95
 
 
-# ------------------------------------------------------------------ heads refused by name
-def test_a_single_person_pose_tflite_is_refused_by_name(tmp_path, capsys, images):
+# ------------------------------------------------------------------ heads once refused by name, now registered
+def test_a_single_person_pose_tflite_runs_with_no_flag(tmp_path, capsys, images):
     path = tfx.movenet_tflite(tmp_path / "movenet_singlepose.tflite")
-    assert main(["run", str(path), "--source", str(images), "--json"]) != 0
-    err = capsys.readouterr().err
-    assert "movenet layout" in err and "[1, 1, 17, 3]" in err and "--task/--decoder" in err
+    assert main(["run", str(path), "--source", str(images), "--json", "--score-threshold", "0"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()[:-1]]
+    assert records and all(r["task"] == "pose" and len(r["poses"]) == 1 for r in records)
 
 
-def test_an_ultralytics_pose_head_is_refused_by_name(tmp_path):
+def test_an_ultralytics_pose_head_loads_as_pose_from_its_metadata(tmp_path):
     import edgevision
 
-    with pytest.raises(ModelError, match="yolo-pose layout .* no decoder named 'yolo-pose' is registered"):
-        edgevision.load(ex.pose_onnx(tmp_path / "yolov8n-pose.onnx"))
+    model = edgevision.load(ex.pose_onnx(tmp_path / "yolov8n-pose.onnx"))
+    assert model.task == "pose" and model.decoder["type"] == "yolo-pose" and model.decoder["kpt_shape"] == [17, 3]
+    assert model.labels == ("person",) and model.decoder["box_format"] == "pixels"
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[20:60, 30:80] = 255
+    result = model.predict(image)
+    assert len(result) and result.keypoints.shape[1:] == (17, 3)
+    assert (result.keypoints[..., 0] <= 128).all() and (result.keypoints[..., 1] <= 96).all()

@@ -104,12 +104,15 @@ def brightness_task():
 
 
 def test_the_builtin_tasks_and_their_decoders():
-    assert task_names() == ("classification", "detection", "segmentation") == tuple(t.value for t in Task)
+    assert task_names() == ("classification", "detection", "segmentation", "instance-segmentation", "pose") == tuple(
+        t.value for t in Task)
     assert TASKS[Task.DETECTION] is task_spec("detection") and task_spec("detection").float_head
     assert decoder_names("detection") == ("ssd", "yolo", "yolo-objectness", "yolo-end2end")
     assert decoder_spec("yolo").task == "detection"
-    with pytest.raises(UserInputError, match="expected a task among classification, detection, segmentation"):
-        task_spec("pose")
+    assert decoder_names("instance-segmentation") == ("yolo-seg",) and decoder_names("pose") == ("yolo-pose", "movenet")
+    with pytest.raises(UserInputError, match="expected a task among classification, detection, segmentation, "
+                                             "instance-segmentation, pose, got 'depth'"):
+        task_spec("depth")
     with pytest.raises(UserInputError, match="expected a new task name, got 'detection'"):
         register_task(task_spec("detection"))
 
@@ -158,5 +161,6 @@ def test_unregistered_results_and_decoders_are_named():
     with pytest.raises(UserInputError, match="expected a result of a registered task"):
         spec_of_result(Brightness(0.5))
     with pytest.raises(UserInputError, match="expected a decoder among ssd, yolo, yolo-objectness, yolo-end2end, "
+                                             "yolo-seg, yolo-pose, movenet, "
                                              "classification, segmentation"):
         decoder_spec("brightness")

@@ -88,7 +88,7 @@ EDITS = [
     ("schema-true", _set("schema", True), r"expected schema 1"),
     ("schema-a-string", _set("schema", "1"), r"expected schema 1"),
     ("task-a-number", _set("task", 5), r"'task' .* a string"),
-    ("task-unknown", _set("task", "pose"), r"expected task among"),
+    ("task-unknown", _set("task", "depth"), r"expected task among"),
     ("name-a-list", _set("name", ["x"]), r"'name' .* a string"),
     ("source-a-string", _set("source", "x"), r"expected an object for source"),
     ("source-metadata-a-string", _set("source", {"metadata": "x"}), r"an object for 'metadata' in source"),

@@ -217,7 +217,7 @@ API = {  # id -> (code, error regex or None for success); {m}, {b}, {t} are the 
     "load-size-text": ("import edgevision; edgevision.load({m!r}, size='big')", r"'size'"),
     "load-resize-unknown": ("import edgevision; edgevision.load({m!r}, resize='fish')", r"resize mode"),
     "load-unknown-keyword": ("import edgevision; edgevision.load({m!r}, colour='RGB')", r"unknown model option"),
-    "load-task-unknown": ("import edgevision; edgevision.load({m!r}, task='pose')", r"task among"),
+    "load-task-unknown": ("import edgevision; edgevision.load({m!r}, task='depth')", r"task among"),
     "load-target-a-number": ("import edgevision; edgevision.load({b!r}, target=5)", r"target"),
     "predict-a-string": ("import edgevision; edgevision.load({m!r}).predict('cat.jpg')", r"expected"),
     "predict-empty-image": ("import edgevision, numpy as np; edgevision.load({m!r}).predict(np.zeros((0, 0, 3), "
