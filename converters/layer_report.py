@@ -34,15 +34,23 @@ SHOWN = 12  # layers kept in the report (the worst)
 
 
 def sqnr_db(reference: Sequence[np.ndarray] | np.ndarray, got: Sequence[np.ndarray] | np.ndarray) -> float:
-    """Signal-to-quantisation-noise ratio in dB of ``got`` against ``reference`` (inf when they are equal).
+    """Signal-to-quantisation-noise ratio in dB of ``got`` against ``reference`` (inf when they are equal; NaN for
+    integer tensors, or values that are not finite: left out of the report).
 
     >>> round(sqnr_db(np.array([1.0, -1.0]), np.array([1.1, -0.9])), 1)
     20.0
     """
-    ref = np.concatenate([np.asarray(r, np.float64).ravel() for r in (reference if isinstance(reference, list) else [reference])])
-    out = np.concatenate([np.asarray(g, np.float64).ravel() for g in (got if isinstance(got, list) else [got])])
-    noise = float(np.sum((ref - out) ** 2))
-    signal = float(np.sum(ref ** 2))
+    refs = [np.asarray(r) for r in (reference if isinstance(reference, list) else [reference])]
+    gots = [np.asarray(g) for g in (got if isinstance(got, list) else [got])]
+    if any(a.dtype.kind != "f" for a in refs):  # indices, masks, shapes: no quantisation noise to speak of
+        return float("nan")
+    with np.errstate(all="ignore"):
+        ref = np.concatenate([a.astype(np.float64).ravel() for a in refs])
+        out = np.concatenate([a.astype(np.float64).ravel() for a in gots])
+        noise = float(np.sum((ref - out) ** 2))
+        signal = float(np.sum(ref ** 2))
+    if not np.isfinite(noise) or not np.isfinite(signal):
+        return float("nan")
     if noise == 0:
         return float("inf")
     return 10.0 * float(np.log10(max(signal, 1e-30) / noise))
