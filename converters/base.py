@@ -49,6 +49,8 @@ class SourceModel:
     dynamic: bool = False  # the file itself declares a dynamic input shape (input_shape came from a flag)
     input_dtype: str = "float32"  # "uint8" for TF OD API image_tensor inputs, "int8"/"uint8" for a quantised .tflite
     input_quant: tuple[float, int] | None = None  # (scale, zero point) of a quantised .tflite input
+    # {output name: constant} lifted out of the outputs (converters/offsets.py): the artifact carries them
+    output_offsets: dict = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def keras(self) -> Any:

@@ -26,7 +26,7 @@ from . import edgetpu_compiler as compiler
 from .base import Converter, ConvertJob, ConvertOutput, ConvertWarning
 from .edgetpu_ops import inner_rank
 from .edgetpu_report import DEFAULT_RUNTIME, format_report, static_report
-from .tflite import write_tflite
+from .tflite import carry_offsets, write_tflite
 
 __all__ = [
     "EdgeTPUConverter",
@@ -122,6 +122,7 @@ class EdgeTPUConverter(Converter):
         from .mixed import tflite_int8
 
         path, layers, _ = tflite_int8(job, path, self.format)
+        carry_offsets(job, path, via)
         if via:
             info = {**info, "onnx2tf": via}
         try:
@@ -146,6 +147,7 @@ class EdgeTPUConverter(Converter):
         result = compiler.run_compiler(exe, path, job.outdir, args,
                                        timeout=job.options.compiler_timeout)
         file, log_file = result.pop("file"), result.pop("log_file")
+        carry_offsets(job, file, via)  # the compiled file too, whatever the compiler kept of the metadata
         report["compiler"] = {**result, "log": log_file.name if log_file else None}
         warnings = [ConvertWarning(w) for w in _compiler_warnings(report)]
         converter = {"tool": compiler.COMPILER, "version": result.get("version"), "args": list(args), "tflite": info}

@@ -38,6 +38,7 @@ class OutputGroup:
     name: str  # "boxes", "scores", "mask_coefficients", ...
     channels: int  # how many along the split axis
     parts: tuple[int, ...] = ()  # channels computed apart inside the head and joined in this output (e.g. xy, wh)
+    lift: bool = False  # constant adds at its end (cell positions) go to the runtime: converters/offsets.py
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _yolo_split(outputs: Outputs, labels: Sequence[str]) -> HeadSplit | None:
         return None
     # Box centres span the input (0..640) and sizes a fraction of it: one head conv's logits for both round on
     # the coarser grid, so inside the head they are computed apart (where a single conv gives them).
-    return HeadSplit(name, axis, (OutputGroup("boxes", 4, parts=(2, 2)), OutputGroup("scores", nc)))
+    return HeadSplit(name, axis, (OutputGroup("boxes", 4, parts=(2, 2), lift=True), OutputGroup("scores", nc)))
 
 
 # decoder type -> planner; a decoder with no entry is not split (its outputs are quantised as they are)

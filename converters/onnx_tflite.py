@@ -83,8 +83,10 @@ def _test_data(calibration: Calibration | None, layout: str) -> np.ndarray | Non
     return np.stack(out)
 
 
-def onnx_for_tf(source: SourceModel, split: HeadSplit | None, log: Any) -> tuple[Any, dict[str, Any]]:
-    """The ONNX model onnx2tf reads: the user's, input pinned, the head cut into groups when ``split`` is given."""
+def onnx_for_tf(source: SourceModel, split: HeadSplit | None,
+                log: Any) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+    """The ONNX model onnx2tf reads: the user's, input pinned, the head cut into groups when ``split`` is given
+    (and the cell positions lifted out of its box group); with the converter info and the lifted offsets."""
     from .onnx import _read_onnx, pin_input
 
     model = _read_onnx(source.path)
@@ -96,7 +98,15 @@ def onnx_for_tf(source: SourceModel, split: HeadSplit | None, log: Any) -> tuple
         model, how = split_onnx(model, split)
         info["head_split"] = {**split.to_dict(), "done": how} if how.startswith("cut") else {"not_split": how}
         log(f"onnx2tf: head {how}")
-    return model, info
+        lift = [n for g, n in zip(split.groups, split.names) if g.lift]
+        if how.startswith("cut") and lift:
+            from .offsets import lift_offsets
+
+            model, offsets, lifted = lift_offsets(model, lift)
+            info["head_split"]["offsets"] = lifted
+            log(f"onnx2tf: head {lifted}")
+            return model, info, offsets
+    return model, info, {}
 
 
 def saved_model(source: SourceModel, *, split: HeadSplit | None = None, calibration: Calibration | None = None,
@@ -115,7 +125,7 @@ def saved_model(source: SourceModel, *, split: HeadSplit | None = None, calibrat
         return source._cache[key]
     work = source.workdir / f"onnx2tf-{len([k for k in source._cache if k[0] == 'onnx2tf'])}"
     work.mkdir(parents=True, exist_ok=True)
-    model, info = onnx_for_tf(source, split, log)
+    model, info, offsets = onnx_for_tf(source, split, log)
     onnx.save(model, str(work / "model.onnx"))
     args = [sys.executable, "-m", "edgevision.converters.onnx2tf_run", str(work / "model.onnx"), str(work / "saved_model")]
     data = _test_data(calibration, source.layout)
@@ -137,7 +147,7 @@ def saved_model(source: SourceModel, *, split: HeadSplit | None = None, calibrat
                                   "-r converters/onnx2tf-requirements.txt (README's install does)")
         raise ConversionError(f"expected onnx2tf to convert {source.path.name}, got: {lines[-1][:300]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    tf_source = _read_saved_model(source, Path(result["saved_model"]), work)
+    tf_source = dataclasses.replace(_read_saved_model(source, Path(result["saved_model"]), work), output_offsets=offsets)
     info.update(tool="onnx2tf", version=result["onnx2tf"], seconds=result["seconds"], layout="NHWC",
                 outputs=list(tf_source.output_names))
     source._cache[key] = (tf_source, info)

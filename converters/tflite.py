@@ -224,6 +224,15 @@ def write_tflite(job: ConvertJob, precision: str) -> tuple[Path, TFLiteGraph, di
     return final, graph, info
 
 
+def carry_offsets(job: ConvertJob, path: Path, via: dict[str, Any]) -> None:
+    """Write the offsets lifted out of the source's outputs into the artifact (``converters/offsets.py``)."""
+    if job.source.output_offsets:
+        from .offsets import embed_offsets
+
+        carried = embed_offsets(path, job.source.output_offsets)
+        via.setdefault("head_split", {})["offsets_carried_by"] = carried
+
+
 def _verify(path: Path, source: SourceModel, precision: str, io_dtype: str) -> TFLiteGraph:
     try:
         graph = read_tflite(path)
@@ -272,6 +281,7 @@ class TFLiteConverter(Converter):
 
             path, report["layers"], mixed = tflite_int8(job, path, self.format)
             info.update(mixed)
+        carry_offsets(job, path, via)
         return ConvertOutput(file=path, format=self.format, precision=job.precision,
                              converter={**info, **({"onnx2tf": via} if via else {})}, report=report)
 

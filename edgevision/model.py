@@ -23,6 +23,7 @@ from .decode import decoder_config, decoder_option_names, decoder_spec, guess_de
 from .errors import ManifestError, ModelError, ModelFileError, UserInputError
 from .hooks import Callback, FrameTimings, Hooks
 from .lease import EngineLease
+from .offsets import float_specs, with_offsets
 from .preprocess import InputFormat, Preprocessor
 from .results import Result
 from .selection import choose_artifact, target_options
@@ -65,7 +66,9 @@ class Model:
         self.decoder = dict(decoder)
         self.artifact = dict(artifact or {"file": str(backend.path)})
         self.preprocessor = Preprocessor(input_format, shape=spec.shape, dtype=spec.dtype, quant=spec.quant)
-        self._decode = make_decoder(self.decoder, backend.outputs, self.labels)
+        offsets = backend.output_offsets()  # constants the artifact left out of its outputs: added before decoding
+        self._decode = with_offsets(make_decoder(self.decoder, float_specs(backend.outputs, offsets), self.labels),
+                                    backend.outputs, offsets)
         self._buffer = backend.input_buffer()
         self._infer = backend.infer
         self._runtime_errors = backend.runtime_errors

@@ -93,3 +93,8 @@ class Backend(ABC):
     @abstractmethod
     def info(self) -> dict[str, Any]:
         """What actually runs: backend, runtime version, device, threads, providers/delegates."""
+
+    def output_offsets(self) -> dict[int, np.ndarray]:
+        """{output index: constant} the artifact leaves for the runtime to add after dequantising (see
+        ``edgevision.offsets``); none for most artifacts."""
+        return {}

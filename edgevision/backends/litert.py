@@ -165,6 +165,13 @@ class LiteRTBackend(Backend):
         self._invoke()
         return [self._get(i) for i in self._out_indices]
 
+    def output_offsets(self) -> dict[int, np.ndarray]:
+        from ..formats.tflite import metadata_entry
+        from ..offsets import METADATA_NAME, decode_offsets
+
+        blob = metadata_entry(self.model_bytes.data, METADATA_NAME)
+        return {} if blob is None else decode_offsets(blob, self.outputs, self.path.name)
+
     def info(self) -> dict[str, Any]:
         module = importlib.import_module(self._module_name)
         return {

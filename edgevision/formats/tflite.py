@@ -170,6 +170,24 @@ def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview, *, n
         raise ModelFileError(f"expected a readable .tflite file, got {path!r} ({e.strerror or e})") from None
 
 
+def metadata_entry(data: Bytes, name: str) -> bytes | None:
+    """The bytes of the model's metadata entry ``name`` (held in the flatbuffer), or None when it has none.
+
+    ``data`` must be a model ``read_tflite`` verified: the entry's buffer index is checked there.
+
+    Example:
+        >>> metadata_entry(open("model.tflite", "rb").read(), "TFLITE_METADATA") is None    # doctest: +SKIP
+        True
+    """
+    model = FlatBuffer(data).root("Model")
+    for meta in model.tables(6, "Model.metadata"):
+        if meta.string(0, "Metadata.name") == name:
+            index = meta.scalar(1, U32, 0)
+            buffers = model.tables(4, "Model.buffers")
+            return buffers[index].blob(0, "Buffer.data") if index < len(buffers) else None
+    return None
+
+
 def _parse(data: Bytes, label: str) -> TFLiteGraph:
     if len(data) < 8:
         raise ModelFileError(f"expected a TFLite flatbuffer of at least 8 bytes, got {len(data)} bytes in {label}")

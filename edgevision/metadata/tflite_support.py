@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFileError
-from ..formats._flatbuf import I8, U8, U32, FlatBuffer, Table
+from ..formats._flatbuf import I8, U8, FlatBuffer, Table
 from . import ModelMetadata
 from .carriers import appended_zip
 
@@ -38,17 +38,11 @@ def metadata_buffer(path: str | Path) -> bytes | None:
     >>> metadata_buffer("model_without_metadata.tflite") is None      # doctest: +SKIP
     True
     """
-    from ..formats.tflite import read_tflite
+    from ..formats.tflite import metadata_entry, read_tflite
 
     read_tflite(path)  # the model verified first: a bad file is a ModelFileError, never a crash here
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:  # weights never read
-        model = FlatBuffer(data).root("Model")
-        for meta in model.tables(6, "Model.metadata"):
-            if meta.string(0, "Metadata.name") == METADATA_NAME:
-                index = meta.scalar(1, U32, 0)
-                buffers = model.tables(4, "Model.buffers")
-                return buffers[index].blob(0, "Buffer.data") if index < len(buffers) else None
-    return None
+        return metadata_entry(data, METADATA_NAME)
 
 
 def _files(table: Table, slot: int) -> list[tuple[str, int]]:
