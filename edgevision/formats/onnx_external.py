@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from edgevision.errors import ModelFileError
 
+from .protowire import length_fields
+
 MAX_DEPTH = 64  # graphs nested in attributes (If inside Loop inside ...): deeper is a forged file
 
 # message -> {field number: child message} for every field that may lead to a TensorProto.
@@ -36,52 +38,14 @@ _CHILDREN: dict[int, dict[int, int]] = {
 }
 
 
-def _varint(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise ValueError("a varint runs past its message")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(data: bytes | memoryview, start: int, end: int) -> list[tuple[int, int, int]]:
-    """(field number, start, end) of every length-delimited field of the message in data[start:end]."""
-    found, pos = [], start
-    while pos < end:
-        key, pos = _varint(data, pos, end)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            _, pos = _varint(data, pos, end)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length, pos = _varint(data, pos, end)
-            if pos + length > end:
-                raise ValueError(f"field {field} runs past its message")
-            found.append((field, pos, pos + length))
-            pos += length
-        else:  # groups (3, 4) are not in ONNX's schema
-            raise ValueError(f"wire type {wire} of field {field}")
-        if pos > end:
-            raise ValueError(f"field {field} runs past its message")
-    return found
-
-
 def _walk(data: bytes | memoryview, kind: int, start: int, end: int, depth: int, out: list[str]) -> None:
     if depth > MAX_DEPTH:
         raise ValueError(f"messages nested more than {MAX_DEPTH} deep")
     children = _CHILDREN.get(kind, {})
-    for field, a, b in _fields(data, start, end):
+    for field, a, b in length_fields(data, start, end):
         child = children.get(field)
         if child == _ENTRY:  # StringStringEntryProto: key = 1, value = 2
-            entry = {f: bytes(data[x:y]) for f, x, y in _fields(data, a, b)}
+            entry = {f: bytes(data[x:y]) for f, x, y in length_fields(data, a, b)}
             if entry.get(1) == b"location":
                 try:
                     out.append(entry.get(2, b"").decode("utf-8"))

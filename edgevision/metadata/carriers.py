@@ -19,47 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelFileError
+from ..formats.protowire import length_fields
 from ..limits import check_zip
 
 _METADATA_PROPS = 14  # ModelProto.metadata_props (onnx.proto): repeated StringStringEntryProto {key = 1; value = 2}
-
-
-def _varint(data: Any, pos: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise ValueError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _fields(data: Any, start: int, end: int) -> list[tuple[int, int, int]]:
-    """(field number, start, end) of every length-delimited field of one message; other fields skipped."""
-    out, pos = [], start
-    while pos < end:
-        key, pos = _varint(data, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            _, pos = _varint(data, pos, end)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length, pos = _varint(data, pos, end)
-            if pos + length > end:
-                raise ValueError("field past the end")
-            out.append((number, pos, pos + length))
-            pos += length
-        else:
-            raise ValueError(f"wire type {wire}")
-    if pos != end:
-        raise ValueError("truncated message")
-    return out
 
 
 def onnx_metadata_props(path: str | Path) -> dict[str, str]:
@@ -79,10 +42,10 @@ def onnx_metadata_props(path: str | Path) -> dict[str, str]:
         with data:
             try:
                 props = {}
-                for number, start, end in _fields(data, 0, len(data)):
+                for number, start, end in length_fields(data, 0, len(data)):
                     if number != _METADATA_PROPS:
                         continue
-                    entry = {n: bytes(data[s:e]).decode("utf-8", "replace") for n, s, e in _fields(data, start, end)}
+                    entry = {n: bytes(data[s:e]).decode("utf-8", "replace") for n, s, e in length_fields(data, start, end)}
                     props[entry.get(1, "")] = entry.get(2, "")
                 return props
             except (ValueError, IndexError):
