@@ -68,7 +68,10 @@ def lift_offsets(model: Any, outputs: Sequence[str]) -> tuple[Any, dict[str, np.
     if not lifted:
         return model, {}, "no constant add at the end of the box outputs: nothing lifted"
     _prune_initializers(graph)
-    diffs = [_difference(model, cut, outputs, seed) for seed in (0, 1)]
+    try:
+        diffs = [_difference(model, cut, outputs, seed) for seed in (0, 1)]
+    except Exception as e:  # noqa: BLE001 - ONNX Runtime's errors share no base class; the graph then stays whole
+        return model, {}, f"not lifted: ONNX Runtime could not run the graph to measure them ({type(e).__name__})"
     offsets = {}
     for name in outputs:
         a, b = diffs[0][name], diffs[1][name]
@@ -106,8 +109,12 @@ def _difference(before: Any, after: Any, outputs: Sequence[str], seed: int) -> d
         options.log_severity_level = 3  # a cut graph leaves unused initializers behind: ORT would warn of each
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         inp = session.get_inputs()[0]
-        if x is None:  # the same input for both
-            x = rng.random([d if isinstance(d, int) and d > 0 else 1 for d in inp.shape], dtype=np.float32)
+        if x is None:  # the same input for both, of the input's own type
+            shape = [d if isinstance(d, int) and d > 0 else 1 for d in inp.shape]
+            dtype = {"tensor(uint8)": np.uint8, "tensor(int8)": np.int8, "tensor(float16)": np.float16,
+                     "tensor(double)": np.float64}.get(inp.type, np.float32)
+            x = (rng.integers(0, 128, shape).astype(dtype) if np.issubdtype(dtype, np.integer)
+                 else rng.random(shape).astype(dtype))
         results.append(dict(zip(outputs, session.run(list(outputs), {inp.name: x}))))
     return {k: results[0][k].astype(np.float64) - results[1][k].astype(np.float64) for k in outputs}
 
