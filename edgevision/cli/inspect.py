@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..offsets import METADATA_NAME as OFFSETS_ENTRY
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .tflite / .xml / .onnx file or a bundle directory")
@@ -35,6 +37,10 @@ def render(d: dict[str, Any]) -> str:
                      f"quantize/dequantize: {sum(d['boundary_ops'].values())}, fully quantized: {d['fully_quantized']}")
     if "quantized_ops" in d:
         lines.append(f"  quantize/dequantize ops: {d['quantized_ops']}")
+    if d.get("metadata_entries"):
+        lines.append("  metadata entries: " + ", ".join(d["metadata_entries"])
+                     + ("  (output offsets: the runtime adds them after dequantising)"
+                        if OFFSETS_ENTRY in d["metadata_entries"] else ""))
     return "\n".join(lines)
 
 

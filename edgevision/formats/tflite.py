@@ -116,6 +116,7 @@ class TFLiteGraph:
     operator_codes: tuple[OpCode, ...]
     num_buffers: int
     buffer_has_data: tuple[bool, ...]  # per buffer: holds bytes (inline or after the flatbuffer)
+    metadata: tuple[str, ...] = ()  # the names of the model's metadata entries (TFLITE_METADATA, ...)
 
     @property
     def inputs(self) -> list[Tensor]:
@@ -217,9 +218,11 @@ def _read_model(buf: FlatBuffer) -> TFLiteGraph:
     # Not part of the graph, but LiteRT follows these too: verify them.
     nbuf = len(has_data)
     _check_range(model.scalars(5, "i", "Model.metadata_buffer"), 0, nbuf, "Model.metadata_buffer", "buffer")
+    names = []
     for meta in model.tables(6, "Model.metadata"):
         name = meta.string(0, "Metadata.name")
         _check_range((meta.scalar(1, U32, 0),), 0, nbuf, f"metadata {(name or '')[:80]!r}", "buffer")
+        names.append(name or "")
     for sig in model.tables(7, "Model.signature_defs"):
         key = (sig.string(2, "SignatureDef.signature_key") or "")[:80]
         index = sig.scalar(4, U32, 0)
@@ -228,7 +231,7 @@ def _read_model(buf: FlatBuffer) -> TFLiteGraph:
             tmap.string(0, "TensorMap.name")
             ntensors = len(subgraphs[index].tensors)
             _check_range((tmap.scalar(1, U32, 0),), 0, ntensors, f"signature {key!r}", "tensor")
-    return TFLiteGraph(version, description, subgraphs, opcodes, nbuf, has_data)
+    return TFLiteGraph(version, description, subgraphs, opcodes, nbuf, has_data, tuple(names))
 
 
 def _opcode(t: Table) -> OpCode:
@@ -398,6 +401,7 @@ def summary(graph: TFLiteGraph) -> dict[str, Any]:
         "int_ops": int_ops,
         "boundary_ops": _by_count(boundary),
         "fully_quantized": fully_quantized,
+        "metadata_entries": list(graph.metadata),
     }
 
 

@@ -130,6 +130,7 @@ def test_the_coral_artifact_carries_its_cell_positions_without_the_bundle(conver
         pytest.skip("detector only")
     file = bundle.path / manifest.artifacts["coral-usb"].file
     assert metadata_entry(file.read_bytes(), METADATA_NAME)
+    assert METADATA_NAME in read_tflite(file).metadata  # and `edgevision inspect` lists it
     fmt = {k: v for k, v in manifest.input.to_dict().items() if v is not None and k not in ("layout", "size")}
     options = {k: v for k, v in manifest.decoder.items() if k not in ("type", "box_format")}
     bare = load(file, task="detection", decoder="yolo", labels=list(manifest.labels), box_format="pixels", **fmt,
