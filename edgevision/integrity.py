@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import EdgeVisionError, ManifestError, ModelFileError
+from .errors import EdgeVisionError, ManifestError, ModelFileError, UserInputError
 from .limits import MAX_MODEL_FILE_BYTES
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -264,4 +264,28 @@ def private_copy(model: ModelBytes, owner: object) -> Path:
         target = directory / location
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    return path
+
+
+def private_directory(path: str | Path, what: str) -> Path:
+    """``path`` as a directory only this user can write (made with mode 0700 when missing), for what a runtime
+    reads back later without a manifest to check it against: OpenVINO's compiled-model cache. One that another
+    user owns, or that its group or others may write, is refused (as OpenSSH refuses such key files).
+
+    Example:
+        >>> private_directory(Path.home() / ".cache" / "edgevision" / "openvino", "compiled-model cache")  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(path)
+    except OSError as e:
+        raise UserInputError(f"expected a writable {what} directory, got {str(path)!r} ({e.strerror or e})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UserInputError(f"expected a {what} directory, got {_kind(st.st_mode)} {str(path)!r}")
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    if uid is not None and (st.st_uid != uid or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        raise UserInputError(f"expected a {what} directory only you can write (what a runtime loads from it is not "
+                             f"checked), got {str(path)!r} with mode {stat.S_IMODE(st.st_mode):o} owned by uid "
+                             f"{st.st_uid}: chmod 700 it, or pass another")
     return path

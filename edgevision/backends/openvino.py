@@ -1,7 +1,8 @@
 """OpenVINO backend: IR (.xml/.bin), and the ONNX and TFLite files OpenVINO reads directly.
 
 The device string comes from the target (NPU, CPU, GPU, AUTO); compiled
-models are cached (``cache_dir``) so an NPU or GPU compiles once, not per run.
+models are cached (``cache_dir``) so an NPU or GPU compiles once, not per run; OpenVINO loads
+from that cache what no manifest checks, so it must be a directory only the user can write.
 
 Example:
     >>> b = OpenVINOBackend("model.xml", device="NPU")     # doctest: +SKIP
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, ModelError, ModelFileError
-from ..integrity import ModelBytes, as_model_bytes, private_copy
+from ..integrity import ModelBytes, as_model_bytes, private_copy, private_directory
 from ..limits import check_tensor
 from .base import Backend, TensorSpec, default_threads
 
@@ -123,8 +124,7 @@ class OpenVINOBackend(Backend):
         self.requested_device = (device or "CPU").upper()
         core = ov.Core()
         if self.requested_device.split(":")[0] not in ("CPU",) or cache_dir:
-            cache = Path(cache_dir) if cache_dir else default_cache_dir()
-            cache.mkdir(parents=True, exist_ok=True)
+            cache = private_directory(cache_dir or default_cache_dir(), "compiled-model cache")
             core.set_property({"CACHE_DIR": str(cache)})
         model = read_model(core, source, self)
         if len(model.inputs) != 1:

@@ -36,3 +36,21 @@ def test_the_file_must_be_one_the_backend_reads(zoo, tmp_path):
         open_backend(tmp_path / "model.tflite", backend="onnxruntime")
     with pytest.raises(ModelFileError, match="got missing path"):
         open_backend(tmp_path / "missing.onnx")
+
+
+def test_the_compiled_model_cache_is_a_directory_only_this_user_can_write(zoo, tmp_path):
+    """OpenVINO loads compiled blobs from it with no manifest to check them: a directory others may write is refused."""
+    import os
+    import stat
+
+    fresh = tmp_path / "cache" / "openvino"
+    backend = open_backend(zoo["classifier"]["openvino"], cache_dir=fresh)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o700 and backend.outputs
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(UserInputError, match=r"only you can write .* with mode 777 owned by uid \d+: chmod 700 it"):
+        open_backend(zoo["classifier"]["openvino"], cache_dir=shared)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserInputError, match="expected a writable compiled-model cache directory"):
+        open_backend(zoo["classifier"]["openvino"], cache_dir=tmp_path / "file")
