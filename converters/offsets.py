@@ -69,9 +69,12 @@ def lift_offsets(model: Any, outputs: Sequence[str]) -> tuple[Any, dict[str, np.
         return model, {}, "no constant add at the end of the box outputs: nothing lifted"
     _prune_initializers(graph)
     try:
-        diffs = [_difference(model, cut, outputs, seed) for seed in (0, 1)]
+        diffs = [_difference(model, cut, seed) for seed in (0, 1)]
     except Exception as e:  # noqa: BLE001 - ONNX Runtime's errors share no base class; the graph then stays whole
         return model, {}, f"not lifted: ONNX Runtime could not run the graph to measure them ({type(e).__name__})"
+    others = [k for k in diffs[0] if k not in outputs and np.any(np.abs(diffs[0][k]) > AGREE)]
+    if others:  # a lifted add fed another output too
+        return model, {}, f"not lifted: the adds also change {others[0]}"
     offsets = {}
     for name in outputs:
         a, b = diffs[0][name], diffs[1][name]
@@ -98,8 +101,8 @@ def _prune_initializers(graph: Any) -> None:
         graph.initializer.remove(init)
 
 
-def _difference(before: Any, after: Any, outputs: Sequence[str], seed: int) -> dict[str, np.ndarray]:
-    """before(x) - after(x) at ``outputs``, for one random input in [0, 1)."""
+def _difference(before: Any, after: Any, seed: int) -> dict[str, np.ndarray]:
+    """before(x) - after(x) at every output of the graph, for one random input of the input's type."""
     import onnxruntime as ort
 
     rng = np.random.default_rng(seed)
@@ -115,8 +118,9 @@ def _difference(before: Any, after: Any, outputs: Sequence[str], seed: int) -> d
                      "tensor(double)": np.float64}.get(inp.type, np.float32)
             x = (rng.integers(0, 128, shape).astype(dtype) if np.issubdtype(dtype, np.integer)
                  else rng.random(shape).astype(dtype))
-        results.append(dict(zip(outputs, session.run(list(outputs), {inp.name: x}))))
-    return {k: results[0][k].astype(np.float64) - results[1][k].astype(np.float64) for k in outputs}
+        names = [o.name for o in session.get_outputs()]
+        results.append(dict(zip(names, session.run(names, {inp.name: x}))))
+    return {k: results[0][k].astype(np.float64) - results[1][k].astype(np.float64) for k in results[0]}
 
 
 def embed_offsets(path: Path, offsets: Mapping[str, np.ndarray]) -> list[str]:

@@ -58,6 +58,20 @@ def test_an_add_that_a_later_op_scales_stays_in_the_graph():
     onnx.checker.check_model(same)
 
 
+def test_an_add_that_feeds_another_output_too_stays_in_the_graph():
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.arange(8, dtype=np.float32).reshape(1, 1, 8), "cells"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Add", ["s", "cells"], ["a"]),
+             helper.make_node("Identity", ["a"], ["boxes"]), helper.make_node("Mul", ["a", "two"], ["other"])]
+    value = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 1, 8])  # noqa: E731
+    graph = helper.make_graph(nodes, "g", [value("x")], [value("boxes"), value("other")], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    same, offsets, how = lift_offsets(model, ["boxes"])
+    assert same is model and offsets == {} and how == "not lifted: the adds also change other", how
+
+
 def test_offsets_travel_in_the_tflite_and_the_runtime_adds_them_before_decoding(zoo, scene, tmp_path):
     """A bare .tflite (no bundle) with an entry that moves every box centre 3 px right and 2 px down."""
     image = scene.image
