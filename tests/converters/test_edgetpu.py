@@ -17,6 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from edgevision.bundle import read_manifest
 from edgevision.converters import ConvertJob, SourceModel, get_converter
 from edgevision.converters.edgetpu import check_source_shape, runtime_version
 from edgevision.converters.edgetpu_compiler import parse_compiler_log
@@ -307,6 +308,11 @@ out, model = Path(args[args.index("-o") + 1]), Path(args[-1])
 graph = read_tflite(model)
 counts = Counter(graph.op_name(op) for op in graph.subgraphs[0].operators)
 shutil.copyfile(model, out / (model.stem + "_edgetpu.tflite"))
+if os.environ.get("FAKE_EDGETPU_DROP_METADATA"):  # as a compiler that keeps none of the model's metadata
+    from tensorflow.lite.tools import flatbuffer_utils
+    compiled = flatbuffer_utils.read_model(str(out / (model.stem + "_edgetpu.tflite")))
+    compiled.metadata = []
+    flatbuffer_utils.write_model(compiled, str(out / (model.stem + "_edgetpu.tflite")))
 table = "Operator                       Count      Status\\n\\n" + "".join(
     f"{{op:<31}}{{n:<11}}Mapped to Edge TPU\\n" for op, n in counts.items())
 head = "Edge TPU Compiler version 16.0.384591198\\n"
@@ -359,6 +365,28 @@ def test_compiler_on_path_is_run_and_its_log_parsed(keras_sources, calibration, 
     assert out.warnings == []
     lines = [ln.strip() for ln in format_report(out.report)]
     assert any(ln.startswith("edgetpu_compiler 16.0.384591198: 7 of 7 ops on the Edge TPU") for ln in lines)
+
+
+@pytest.mark.slow
+def test_a_compiled_detector_carries_its_cell_positions_whatever_the_compiler_keeps(onnx_references, fake_compiler,
+                                                                                   monkeypatch, tmp_path):
+    """The ONNX detector's lifted offsets go into the compiled file too, even from a compiler that drops metadata."""
+    from edgevision.converters.convert import convert
+    from edgevision.converters.datasets import write_shapes_dataset
+    from edgevision.formats.tflite import metadata_entry
+    from edgevision.offsets import METADATA_NAME
+
+    monkeypatch.setenv("FAKE_EDGETPU_DROP_METADATA", "1")
+    write_shapes_dataset(tmp_path / "calibration", "detection", 60, 256, seed=41)
+    write_shapes_dataset(tmp_path / "validation", "detection", 40, 256, seed=42)
+    result = convert(onnx_references["detector"], ["coral-usb"], out=tmp_path / "bundle", log=lambda m: None,
+                     calibration=tmp_path / "calibration", validation=tmp_path / "validation")
+    art = read_manifest(result.path).artifacts["coral-usb"]
+    compiled, twin = result.path / art.file, result.path / art.file.replace("_edgetpu.tflite", ".tflite")
+    assert art.format == "edgetpu-tflite" and compiled.name.endswith("_edgetpu.tflite")
+    assert metadata_entry(compiled.read_bytes(), METADATA_NAME) == metadata_entry(twin.read_bytes(), METADATA_NAME)
+    assert metadata_entry(compiled.read_bytes(), METADATA_NAME) is not None
+    assert art.fidelity["boxes_kept"] >= 0.98, art.fidelity
 
 
 @pytest.mark.slow
