@@ -207,7 +207,14 @@ def metadata_cases(kit, w: Path) -> list[Case]:
     bomb = _appended(kit.cls_tflite, w / "bomb.tflite", {"labels.txt": b"\0" * (64 << 20)})
     deep_json = _appended(kit.cls_tflite, w / "deep_json.tflite",
                           {"metadata.json": b"[" * 100000 + b"]" * 100000})
+    offsets_ok = _with_offsets(kit.cls_tflite, w / "offsets_ok.tflite")
+    bad_version = patch(offsets_ok, w / "offsets_version.tflite", b'"version":1', b'"version":7')
+    not_finite = patch(offsets_ok, w / "offsets_nan.tflite", b"0.0", b"NaN")
     cases += [
+        Case("model/tflite-offsets-ok", run(offsets_ok, red), check=frames(1)),  # as model/tflite-ok
+        Case("model/tflite-offsets-version-7", run(bad_version, red),
+             error=r"expected edgevision.output_offsets in offsets_version.tflite to be \{\"version\": 1"),
+        Case("model/tflite-offsets-not-finite", run(not_finite, red), error=r"to be finite numbers for output"),
         Case("model/metadata-yaml-100000-deep", run(deep_yaml, red), error=r"(nested|YAML)"),
         Case("model/metadata-yaml-5-mib", run(big_yaml, red), error=r"at most 4194304 bytes"),
         Case("model/metadata-yaml-fifo-is-not-read", run(fifo_yaml, red), check=frames(1), timeout=30),
@@ -216,6 +223,16 @@ def metadata_cases(kit, w: Path) -> list[Case]:
         Case("model/tflite-appended-json-100000-deep", run(deep_json, red), error=r"nested at most 32 deep"),
     ]
     return cases
+
+
+def _with_offsets(tflite: Path, dest: Path) -> Path:
+    """``tflite`` carrying a zero offset for its output (the entry an int8 detector's box output carries)."""
+    from edgevision.converters.offsets import embed_offsets
+    from edgevision.formats.tflite import read_tflite
+
+    shutil.copyfile(tflite, dest)
+    embed_offsets(dest, {"out": np.zeros(read_tflite(dest).outputs[0].shape, np.float32)})
+    return dest
 
 
 def _labels(w: Path, labels) -> Path:
