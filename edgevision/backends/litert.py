@@ -106,7 +106,13 @@ class LiteRTBackend(Backend):
         for i, tensor in enumerate(self.graph.inputs + self.graph.outputs):
             check_tensor(tensor.name, tensor.shape_signature or tensor.shape, image_input=i == 0, where=model.name)
         op_names = {op.name for op in self.graph.operator_codes}
-        wants_tpu = EDGETPU_CUSTOM_OP in op_names or delegate == "edgetpu" or tpu_device
+        compiled = EDGETPU_CUSTOM_OP in op_names
+        on_cpu = device is not None and device.upper() == "CPU"  # asked for: wins over a profile's delegate
+        if compiled and on_cpu:
+            raise UserInputError(f"expected an Edge TPU for {model.name}, which is compiled for it "
+                                 f"({EDGETPU_CUSTOM_OP}), got device CPU: run the int8 .tflite it was compiled "
+                                 "from (a bundle ships it beside it) on the CPU")
+        wants_tpu = compiled or (not on_cpu and (delegate == "edgetpu" or tpu_device))
         module = interpreter_module()
         self._module_name = module.__name__.split(".")[0]
         self.threads = int(threads) if threads else default_threads()

@@ -25,6 +25,27 @@ def test_litert_cpu_device_runs_and_reports_it(zoo):
     assert backend.info()["device"] == "CPU" and backend.info()["threads"] == 1
 
 
+def test_litert_cpu_device_wins_over_a_profiles_edge_tpu_delegate(zoo, tmp_path):
+    """An uncompiled int8 .tflite (what a Coral bundle ships when no compiler was at hand) runs on the CPU when
+    asked; a compiled one cannot, and says what to run instead."""
+    import shutil
+
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    backend = open_backend(zoo["classifier"]["tflite"], delegate="edgetpu", device="CPU")
+    assert backend.info()["device"] == "CPU"
+    compiled = tmp_path / "m_edgetpu.tflite"
+    shutil.copyfile(zoo["classifier"]["tflite"], compiled)
+    model = flatbuffer_utils.read_model(str(compiled))
+    code = model.operatorCodes[0]  # an op the Edge TPU compiler would have replaced: its custom op now
+    code.builtinCode = code.deprecatedBuiltinCode = 32  # CUSTOM
+    code.customCode = "edgetpu-custom-op"
+    flatbuffer_utils.write_model(model, str(compiled))
+    with pytest.raises(UserInputError, match=r"expected an Edge TPU for .*m_edgetpu.tflite.*, got device CPU: run "
+                                             r"the int8 .tflite it was compiled from"):
+        open_backend(compiled, device="CPU")
+
+
 def test_onnxruntime_devices_choose_providers(zoo):
     assert wanted_providers(None, None) == ["CPUExecutionProvider"]
     assert wanted_providers(["CUDAExecutionProvider", "CPUExecutionProvider"], "CPU") == ["CPUExecutionProvider"]
