@@ -123,7 +123,8 @@ def saved_model(source: SourceModel, *, split: HeadSplit | None = None, calibrat
     key = ("onnx2tf", split.to_dict()["groups"].__repr__() if split else None)
     if key in source._cache:
         return source._cache[key]
-    work = source.workdir / f"onnx2tf-{len([k for k in source._cache if k[0] == 'onnx2tf'])}"
+    # absolute: onnx2tf runs with this as its cwd, and `convert -o` may be a relative path
+    work = (source.workdir / f"onnx2tf-{len([k for k in source._cache if k[0] == 'onnx2tf'])}").resolve()
     work.mkdir(parents=True, exist_ok=True)
     model, info, offsets = onnx_for_tf(source, split, log)
     onnx.save(model, str(work / "model.onnx"))

@@ -148,8 +148,8 @@ def test_the_classifier_converts_through_the_cli_with_the_layer_report_in_json(o
     proc = subprocess.run([sys.executable, "-m", "edgevision", "convert", str(onnx_references["classifier"]),
                            "--target", "rpi5", "--target", "coral-usb", "--target", "intel-cpu",
                            "--target", "jetson-orin:int8", "--calibration", str(data / "classifier" / "calibration"),
-                           "--validation", str(data / "classifier" / "validation"), "-o", str(out), "--json"],
-                          capture_output=True, text=True, timeout=900, check=False)
+                           "--validation", str(data / "classifier" / "validation"), "-o", "bundle", "--json"],
+                          capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path)  # -o relative
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     rows = {r["target"]: r for r in result["rows"]}
