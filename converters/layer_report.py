@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -96,8 +97,13 @@ def tflite_layers(job: Any, *, float_layers: Sequence[str] = ()) -> tuple[dict[s
     options = tf.lite.experimental.QuantizationDebugOptions(
         layer_direct_compare_metrics={"sqnr_db": compare}, denylisted_nodes=list(float_layers) or None,
         fully_quantize=True)
-    debugger = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=dataset, debug_options=options)
-    debugger.run()
+    with warnings.catch_warnings():
+        # The debugger runs TF's own tf.lite.Interpreter, which warns at every construction that it is deprecated
+        # (edgevision's runtime uses ai-edge-litert): TensorFlow's chatter, not the user's concern.
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated", category=UserWarning)
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=dataset,
+                                                             debug_options=options)
+        debugger.run()
     dump = io.StringIO()
     debugger.layer_statistics_dump(dump)
     rows = [{"layer": r["tensor_name"], "op": r["op_name"], "sqnr_db": float(r["sqnr_db"])}

@@ -151,6 +151,7 @@ def test_the_classifier_converts_through_the_cli_with_the_layer_report_in_json(o
                            "--validation", str(data / "classifier" / "validation"), "-o", "bundle", "--json"],
                           capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path)  # -o relative
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "tf.lite.Interpreter is deprecated" not in proc.stderr  # TensorFlow's chatter stays out of the log
     result = json.loads(proc.stdout)
     rows = {r["target"]: r for r in result["rows"]}
     for target in INT8:
