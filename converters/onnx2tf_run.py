@@ -50,8 +50,12 @@ def _offline(test_data: Any) -> None:
     common.requests.get = no_network
 
 
-def run(onnx_path: Path, out: Path, test_data_path: Path | None) -> dict[str, Any]:
-    """Convert ``onnx_path`` into the SavedModel directory ``out``; returns what to print."""
+def run(onnx_path: Path, out: Path, test_data_path: Path | None, nhwc_input: str | None = None) -> dict[str, Any]:
+    """Convert ``onnx_path`` into the SavedModel directory ``out``; returns what to print.
+
+    ``nhwc_input``: the name of an input that is NHWC already (a TensorFlow model exported by tf2onnx), which
+    onnx2tf must keep as it is rather than take for NCHW and transpose.
+    """
     import numpy as np
 
     start = time.perf_counter()
@@ -61,7 +65,8 @@ def run(onnx_path: Path, out: Path, test_data_path: Path | None) -> dict[str, An
     _offline(np.asarray(data, np.float32))
     with contextlib.redirect_stdout(io.StringIO()) as printed:  # TF prints the SavedModel's endpoints
         try:
-            onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(out), **SETTINGS)
+            keep = {"keep_nwc_or_nhwc_or_ndhwc_input_names": [nhwc_input]} if nhwc_input else {}
+            onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(out), **SETTINGS, **keep)
         except SystemExit as e:  # onnx2tf's errors end in sys.exit(1) after printing the reason
             lines = [line for line in printed.getvalue().splitlines() if line.strip()]
             raise RuntimeError(lines[-1] if lines else f"onnx2tf exited with {e.code}") from None
@@ -76,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("onnx", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--test-data", type=Path, help="a .npy of NHWC float32 input tensors (N, H, W, C)")
+    p.add_argument("--nhwc-input", help="the name of an input that is NHWC already (kept, not transposed)")
     args = p.parse_args(argv)
     try:
-        print(json.dumps(run(args.onnx, args.out, args.test_data)))
+        print(json.dumps(run(args.onnx, args.out, args.test_data, args.nhwc_input)))
     except Exception as e:  # noqa: BLE001 - onnx2tf raises anything; the parent turns this line into a typed error
         text = " ".join(str(e).split()) or type(e).__name__
         print(f"onnx2tf: {type(e).__name__}: {text[:400]}", file=sys.stderr)

@@ -129,6 +129,8 @@ def saved_model(source: SourceModel, *, split: HeadSplit | None = None, calibrat
     model, info, offsets = onnx_for_tf(source, split, log)
     onnx.save(model, str(work / "model.onnx"))
     args = [sys.executable, "-m", "edgevision.converters.onnx2tf_run", str(work / "model.onnx"), str(work / "saved_model")]
+    if source.layout == "NHWC":  # a TensorFlow model through tf2onnx: onnx2tf would take its input for NCHW
+        args += ["--nhwc-input", source.input_name]
     data = _test_data(calibration, source.layout)
     if data is not None:
         np.save(work / "test_data.npy", data)
