@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConversionError
 
 LAYOUT_OPS = ("Identity", "Transpose")  # ops between the head's Concat and the output that only move axes
@@ -132,7 +134,7 @@ def split_onnx(model: Any, split: HeadSplit) -> tuple[Any, str]:
         name = node.input[0]
         node = producer.get(name)
     if node is None or node.op_type != "Concat":
-        return model, f"not split: {split.output} comes from {node.op_type if node else 'no op'}, not a Concat"
+        return _slice_single_conv(model, split, node)
     axis = split.axis
     for perm in perms:  # the output's axis, traced back to the Concat's own
         axis = perm[axis]
@@ -190,6 +192,51 @@ def split_onnx(model: Any, split: HeadSplit) -> tuple[Any, str]:
         model, deeper = split_channels(model, [r[0] for r in runs], [g.parts for g in split.groups])
         how += f"; {deeper}"
     return model, how
+
+
+def _slice_single_conv(model: Any, split: HeadSplit, last: Any) -> tuple[Any, str]:
+    """A head with no Concat (one conv whose channels hold every group, reshaped into the output, as tf2onnx
+    writes a Keras head): the output sliced into the groups, then each slice's chain split back to the conv
+    (``head_channels``); the model unchanged, saying why, when the chain does not allow it."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from .head_channels import split_channels
+
+    why = f"not split: {split.output} comes from {last.op_type if last is not None else 'no op'}, not a Concat"
+    if last is None:
+        return model, why
+    trial = onnx.ModelProto()
+    trial.CopyFrom(model)
+    graph = trial.graph
+    old = next(o for o in graph.output if o.name == split.output)
+    elem = old.type.tensor_type.elem_type
+    out_shape = [d.dim_value for d in old.type.tensor_type.shape.dim]
+    whole = f"{split.output}__whole"
+    for n in graph.node:
+        n.output[:] = [whole if o == split.output else o for o in n.output]
+        n.input[:] = [whole if i == split.output else i for i in n.input]
+    index = list(graph.output).index(old)
+    graph.output.remove(old)
+    slices, start = [], 0
+    for k, (group, name) in enumerate(zip(split.groups, split.names)):
+        bounds = [numpy_helper.from_array(np.array([v], np.int64), f"{name}__{what}")
+                  for what, v in (("start", start), ("end", start + group.channels), ("axis", split.axis))]
+        graph.initializer.extend(bounds)
+        graph.node.append(helper.make_node("Slice", [whole, *(b.name for b in bounds)], [f"{name}__slice"],
+                                           name=f"{name}__slice"))
+        graph.node.append(helper.make_node("Identity", [f"{name}__slice"], [name], name=name))
+        dims = list(out_shape)
+        dims[split.axis] = group.channels
+        graph.output.insert(index + k, helper.make_tensor_value_info(name, elem, dims))
+        slices.append(f"{name}__slice")
+        start += group.channels
+    cut, how = split_channels(trial, slices, [g.parts for g in split.groups])
+    if not how.startswith("split"):
+        return model, f"{why}, and {how.removeprefix('not split deeper: ')}"
+    done = ", ".join(f"{n} {[*out_shape[:split.axis], g.channels, *out_shape[split.axis + 1:]]}"
+                     for g, n in zip(split.groups, split.names))
+    return cut, f"cut {split.output} into {done}; {how}"
 
 
 def _computed(graph: Any) -> set[str]:

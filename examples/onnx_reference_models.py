@@ -13,7 +13,10 @@ exporter writes:
   metadata Ultralytics writes for a ``classify`` model;
 - ``shapes_segmenter.onnx``: as torchvision's segmenters export: ImageNet-normalised NCHW input
   [1, 3, 96, 96], output ``out`` logits [1, 4, 96, 96] NCHW; its labels and normalisation in
-  ``shapes_segmenter.json`` beside it (torchvision writes no metadata).
+  ``shapes_segmenter.json`` beside it (torchvision writes no metadata);
+- ``shapes_detector_tf.onnx``: the Keras detector as a TensorFlow user exports it with tf2onnx: NHWC
+  input [1, 128, 128, 3], one ``output`` [1, N, 4+nc] from a Reshape (no Concat: one head conv holds
+  boxes and scores), boxes as fractions; its labels and decoder in ``shapes_detector_tf.json``.
 
     python examples/onnx_reference_models.py out/onnx      # writes the three files (and the .json)
 
@@ -52,8 +55,10 @@ def ultralytics_metadata(task: str, size: int, stride: int) -> dict[str, str]:
     return {k: str(v) for k, v in meta.items()}
 
 
-def _export(model: Any, shape: tuple[int, ...], path: Path, output: str, props: dict[str, str]) -> Path:
-    """tf2onnx (opset 17) of a Keras model on an NCHW float input ``images``; the output renamed ``output``."""
+def _export(model: Any, shape: tuple[int, ...], path: Path, output: str, props: dict[str, str],
+            producer: tuple[str, str] | None = ("pytorch", "2.5.1")) -> Path:
+    """tf2onnx (opset 17) of a Keras model on a float input ``images`` of ``shape``; the output renamed ``output``;
+    ``producer`` as torch.onnx.export writes it (None: tf2onnx's own)."""
     import onnx
     import tensorflow as tf
     import tf2onnx
@@ -66,7 +71,8 @@ def _export(model: Any, shape: tuple[int, ...], path: Path, output: str, props: 
         node.output[:] = [output if o == old else o for o in node.output]
         node.input[:] = [output if i == old else i for i in node.input]
     proto.graph.output[0].name = output
-    proto.producer_name, proto.producer_version = "pytorch", "2.5.1"  # as torch.onnx.export writes it
+    if producer:
+        proto.producer_name, proto.producer_version = producer
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -131,7 +137,20 @@ def export_segmenter(path: Path) -> Path:
     return out
 
 
-EXPORTS = {"detector": export_detector, "classifier": export_classifier, "segmenter": export_segmenter}
+def export_detector_tf(path: Path) -> Path:
+    """``shapes_detector_tf.onnx`` (+ ``.json``): the Keras detector through tf2onnx as it is (NHWC, no Concat)."""
+    import keras
+
+    det = keras.models.load_model(MODELS / "shapes_detector.keras", compile=False)
+    size = int(det.inputs[0].shape[1])
+    out = _export(det, (1, size, size, 3), path, "output", {}, producer=None)
+    info = json.loads((MODELS / "shapes_detector.json").read_text(encoding="utf-8"))
+    path.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+EXPORTS = {"detector": export_detector, "classifier": export_classifier, "segmenter": export_segmenter,
+           "detector_tf": export_detector_tf}
 
 
 def main() -> int:

@@ -95,6 +95,61 @@ def test_a_single_conv_head_is_split_back_to_the_conv_and_computes_the_same(scal
         assert producer[producer["output0_boxes"].input[0]].op_type in ("Concat", "Transpose")
 
 
+def _reshape_head_onnx():
+    """The head as tf2onnx writes a Keras one: Conv (NCHW) -> Transpose to NHWC -> Sigmoid, a per-channel Mul and
+    a per-position Add (the grid) -> Reshape to the output [1, N, 4+nc]; no Slice, no Concat."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    gy, gx = np.mgrid[0:GRID, 0:GRID].astype(np.float32)
+    grid = np.zeros((1, GRID, GRID, 4 + NC), np.float32)
+    grid[0, ..., 0], grid[0, ..., 1] = gx / GRID, gy / GRID
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (16, 3, 4, 4)).astype(np.float32), "w0"),
+        numpy_helper.from_array(rng.normal(0, 0.5, (4 + NC, 16, 1, 1)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(0, 0.1, (4 + NC,)).astype(np.float32), "b1"),
+        numpy_helper.from_array(np.array([2 / GRID, 2 / GRID, 1, 1] + [1] * NC, np.float32), "mul"),
+        numpy_helper.from_array(grid, "grid"),
+        numpy_helper.from_array(np.array([1, N, 4 + NC], np.int64), "rows"),
+    ]
+    nodes = [
+        helper.make_node("Transpose", ["images"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["nchw", "w0"], ["f"], strides=[4, 4], name="backbone"),
+        helper.make_node("Relu", ["f"], ["fr"]),
+        helper.make_node("Conv", ["fr", "w1", "b1"], ["h"], name="head"),
+        helper.make_node("Transpose", ["h"], ["nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Sigmoid", ["nhwc"], ["hs"]),
+        helper.make_node("Mul", ["hs", "mul"], ["hm"]),
+        helper.make_node("Add", ["hm", "grid"], ["ha"]),
+        helper.make_node("Reshape", ["ha", "rows"], ["output"]),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, SIZE, SIZE, 3])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, N, 4 + NC])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def test_a_head_with_no_concat_is_sliced_and_split_back_to_its_conv():
+    import onnxruntime as ort
+
+    model = _reshape_head_onnx()
+    split = plan_split({"type": "yolo"}, [("output", (1, N, 4 + NC))], ("a", "b", "c"))
+    cut, how = split_onnx(model, split)
+    assert how.startswith("cut output into output_boxes [1, 64, 4], output_scores [1, 64, 3]; split Conv 'head'"), how
+    assert [o.name for o in cut.graph.output] == ["output_boxes", "output_scores"]
+    x = np.random.default_rng(2).random((1, SIZE, SIZE, 3), np.float32)
+    run = lambda m: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(  # noqa: E731
+        None, {"images": x})
+    (before,), (boxes, scores) = run(model), run(cut)
+    np.testing.assert_allclose(boxes, before[..., :4], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores, before[..., 4:], rtol=1e-5, atol=1e-6)
+    heads = [n for n in cut.graph.node if n.op_type == "Conv" and n.name.startswith("head")]
+    assert sorted(_init(cut, n.input[1]).shape[0] for n in heads) == [2, 2, 3]
+
+
 def _init(model, name):
     from onnx import numpy_helper
 

@@ -160,3 +160,21 @@ def test_the_classifier_converts_through_the_cli_with_the_layer_report_in_json(o
     manifest = read_manifest(out)
     assert manifest.artifacts["rpi5"].input["shape"] == [1, 64, 64, 3]
     assert manifest.source["metadata"]["labels"].startswith("Ultralytics")  # names read from its metadata_props
+
+
+def test_a_tensorflow_detector_through_tf2onnx_converts_to_the_coral_keeping_its_boxes(onnx_references, data,
+                                                                                      tmp_path):
+    """tf2onnx's export of the Keras detector: an NHWC input (kept NHWC by onnx2tf) and a head with no Concat (one
+    conv, reshaped): sliced into boxes and scores, split back to the conv, the cell positions lifted."""
+    result = convert(onnx_references["detector_tf"], ["coral-usb", "rpi5"], out=tmp_path / "bundle",
+                     calibration=data / "detector" / "calibration", validation=data / "detector" / "validation",
+                     log=lambda m: None)
+    manifest = read_manifest(result.path)
+    for target in ("coral-usb", "rpi5"):
+        art = manifest.artifacts[target]
+        assert art.input["shape"] == [1, 128, 128, 3]
+        head = art.converter["onnx2tf"]["head_split"]
+        assert head["done"].startswith("cut output into output_boxes [1, 256, 4], output_scores [1, 256, 3]"), head
+        assert head["offsets"].startswith("lifted"), head
+        assert art.fidelity["boxes_kept"] >= 0.98, (target, art.fidelity)
+    assert "float_layers" not in manifest.artifacts["rpi5"].converter  # full integer passes the gate
