@@ -82,7 +82,7 @@ class ConvertResult:
 
     def load(self, target: str = "auto", **kwargs: Any) -> Model:
         """``edgevision.load`` on this bundle."""
-        from ..model import load
+        from ..loading import load
 
         return load(self.path, target=target, **kwargs)
 
