@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConversionError
-from ..formats.tflite import TFLiteGraph
+from ..formats.tflite_graph import TFLiteGraph
 from . import edgetpu_compiler as compiler
 from .base import Converter, ConvertJob, ConvertOutput, ConvertWarning
 from .edgetpu_ops import inner_rank

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..formats.tflite import Tensor
+from ..formats.tflite_graph import Tensor
 
 SUPPORTED_OPS_URL = "https://coral.ai/docs/edgetpu/models-intro/#supported-operations"
 INT_DTYPES = ("int8", "uint8")

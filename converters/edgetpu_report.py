@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..formats.tflite import Tensor, TFLiteGraph, read_tflite
+from ..formats.tflite import read_tflite
+from ..formats.tflite_graph import Tensor, TFLiteGraph
 from .edgetpu_ops import FIX_FOR_OP, INT_DTYPES, SUPPORTED_OPS_URL, OpView, Problem, Rule, inner_rank, rules
 
 DEFAULT_RUNTIME = 14  # compiler 16's newest runtime; the coral targets pass --min_runtime_version 14 too

@@ -27,8 +27,8 @@ from typing import Any
 from ..bundle import INPUT_KEYS
 from ..decode import decoder_config, decoder_spec, guess_decoder
 from ..errors import UserInputError
+from ..loading import read_labels
 from ..metadata import ModelMetadata
-from ..model import read_labels
 from ..preprocess import InputFormat
 
 INFO_KEYS = ("task", "labels", "decoder", "input")
@@ -103,7 +103,7 @@ def resolve_model_info(model: Path, outputs: Sequence[Any], *, info_file: Path |
     """Merge the flags, the info file (named, or beside the model), the model file's own metadata, and what the
     outputs imply, in that order of precedence; ``origins`` says which setting the metadata gave."""
     from ..layouts import choose_decoder
-    from ..model import metadata_defaults
+    from ..loading import metadata_defaults
 
     info_file = info_file or sibling_info(model)
     data = read_model_info(info_file) if info_file else {}

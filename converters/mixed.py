@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConversionError
-from ..formats.tflite import TFLiteGraph, read_tflite
+from ..formats.tflite import read_tflite
+from ..formats.tflite_graph import TFLiteGraph
 from ..targets.catalogue import FORMATS
 from .base import ConvertJob
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConversionError, ModelFileError
-from ..formats.tflite import FLOAT_DTYPES, TFLiteGraph, read_tflite
+from ..formats.tflite import read_tflite
+from ..formats.tflite_graph import FLOAT_DTYPES, TFLiteGraph
 from .base import Calibration, Converter, ConvertJob, ConvertOutput, SourceModel
 
 IO_DTYPES = ("uint8", "int8")

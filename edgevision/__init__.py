@@ -32,12 +32,13 @@ from .errors import (
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from .instances import InstanceSegmentation
-    from .model import Model, load
+    from .loading import load
+    from .model import Model
     from .poses import Poses
     from .results import Classification, Detections, Result, Segmentation
 
 # public name -> the module that defines it, imported on first access (PEP 562)
-_LAZY = {"load": ".model", "Model": ".model", "Classification": ".results", "Detections": ".results",
+_LAZY = {"load": ".loading", "Model": ".model", "Classification": ".results", "Detections": ".results",
          "Segmentation": ".results", "Result": ".results", "InstanceSegmentation": ".instances",
          "Poses": ".poses"}
 

@@ -12,12 +12,12 @@ reconnects with exponential backoff (``reconnect_min_s`` doubling to
 Each message is exactly the JSON line ``edgevision run --json`` prints for the
 frame. With ``on_change=True`` a record goes out only when what it shows changes
 (the top class, the count per label, the classes in a mask; or the tracker's
-``counts`` / ``tracks`` when the record carries them): ``CHANGE_KEYS``.
+``counts`` / ``tracks`` when the record carries them): ``edgevision.changes``.
 
 QoS 0 or 1; TLS (``mqtts://``, or ``tls=True``) with an optional CA file and client
 certificate; a user name in the URL and the password from the environment
 (``password_env``), never printed. ``{hostname}`` in the topic becomes this
-machine's host name.
+machine's host name (``edgevision.mqtt_url``).
 
 Example:
     >>> target = parse_mqtt_url("mqtt://cam@broker.local/edgevision/{hostname}/results")
@@ -34,106 +34,14 @@ from __future__ import annotations
 import collections
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from .changes import change_key
 from .errors import BackendUnavailableError, UserInputError
-
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-
-
-@dataclass(frozen=True)
-class MqttTarget:
-    """Where to publish: broker, port, topic, user (the password is never part of it), TLS."""
-
-    host: str
-    port: int
-    topic: str
-    username: str | None = None
-    tls: bool = False
-
-    def url(self) -> str:
-        """The URL without a password, for messages."""
-        user = f"{self.username}@" if self.username else ""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{host}:{self.port}/{self.topic}"
-
-
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """``mqtt://[user@]host[:port]/topic`` (or ``mqtts://`` for TLS, port 8883) as an ``MqttTarget``.
-
-    A password in the URL is refused: it would show in ``ps`` and shell history (use
-    ``password_env``).
-
-    >>> parse_mqtt_url("mqtt://broker/")
-    Traceback (most recent call last):
-    ...
-    edgevision.errors.UserInputError: expected --publish mqtt://[user@]host[:port]/topic with a topic (no wildcards + #), got 'mqtt://broker/'
-    """
-    form = "mqtt://[user@]host[:port]/topic"
-    parts = urlsplit(str(url))
-    if parts.scheme not in DEFAULT_PORTS:
-        raise UserInputError(f"expected --publish {form} (or mqtts:// for TLS), got {url!r}")
-    try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-    except ValueError:
-        raise UserInputError(f"expected --publish {form} with a port 1-65535, got {url!r}") from None
-    if not parts.hostname:
-        raise UserInputError(f"expected --publish {form} with a broker host, got {url!r}")
-    if parts.password is not None:
-        raise UserInputError("expected the MQTT password in an environment variable (--mqtt-password-env), got one "
-                             "in the --publish URL, where ps and shell history show it")
-    topic = unquote(parts.path.lstrip("/"))
-    if not topic or any(c in str(url) for c in "?#") or any(c in topic for c in "+\0"):
-        raise UserInputError(f"expected --publish {form} with a topic (no wildcards + #), got {url!r}")
-    topic = topic.replace("{hostname}", socket.gethostname())
-    return MqttTarget(parts.hostname, port, topic, unquote(parts.username) if parts.username else None,
-                      parts.scheme == "mqtts")
-
-
-def _top_label(record: dict[str, Any]) -> Any:
-    classes = record.get("classes") or []
-    return classes[0].get("label", classes[0].get("class_id")) if classes else None
-
-
-def _label_counts(key: str) -> Callable[[dict[str, Any]], Any]:
-    def counts(record: dict[str, Any]) -> Any:
-        found = collections.Counter(str(d.get("label", d.get("class_id"))) for d in record.get(key) or [])
-        return sorted(found.items())
-    return counts
-
-
-# task -> what a record shows, for on_change: a record is published when this differs from the last one sent.
-CHANGE_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "classification": _top_label,
-    "detection": _label_counts("detections"),
-    "segmentation": lambda r: sorted(str(c.get("label", c.get("class_id"))) for c in r.get("classes") or []),
-}
-
-
-def change_key(record: dict[str, Any]) -> Any:
-    """What a record shows, for ``on_change``: the tracker's counts and track ids when present, else per task.
-
-    >>> change_key({"task": "detection", "detections": [{"label": "car"}, {"label": "car"}, {"label": "dog"}]})
-    [('car', 2), ('dog', 1)]
-    >>> change_key({"task": "detection", "counts": {"car": 2}, "tracks": [{"id": 7}, {"id": 3}]})
-    ({'car': 2}, [3, 7])
-    """
-    if "counts" in record or "tracks" in record:
-        tracks = record.get("tracks") or []
-        ids = [t.get("id", t.get("track_id")) for t in tracks if isinstance(t, dict)]
-        return record.get("counts"), sorted(ids, key=str)
-    key = CHANGE_KEYS.get(str(record.get("task")))
-    return key(record) if key else {k: v for k, v in record.items() if k not in _VOLATILE}
-
-
-# Per-frame fields that change every frame whatever the model sees.
-_VOLATILE = frozenset({"frame", "timestamp", "source", "size", "latency_ms", "dropped", "reconnects", "gap_ms"})
+from .mqtt_url import MqttTarget, parse_mqtt_url
 
 
 def _paho() -> Any:

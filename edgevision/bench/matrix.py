@@ -89,7 +89,7 @@ def bench_matrix(bundle: str | Path, *, config: BenchConfig = DEFAULT_CONFIG, ta
     ``loader(target_id)`` loads one artifact (default: ``edgevision.load(bundle, target=..., threads=...)``);
     ``progress(label)`` returns the progress callback for that row.
     """
-    from ..model import load
+    from ..loading import load
 
     manifest, to_run, skipped = plan_matrix(bundle, targets)
     if not to_run:

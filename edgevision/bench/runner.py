@@ -183,7 +183,7 @@ def bench(model: str | Path, *, config: BenchConfig = DEFAULT_CONFIG, target: st
     >>> run.stages["infer"].p95                                                                    # doctest: +SKIP
     4.2
     """
-    from ..model import load
+    from ..loading import load
 
     return run_bench(lambda: load(model, target=target, threads=threads, backend=backend, device=device,
                                   **model_info),

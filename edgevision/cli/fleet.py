@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace, devices: list, ssh: Any) -> int:
     from ..fleet.start import fleet_start
-    from ..publish import parse_mqtt_url
+    from ..mqtt_url import parse_mqtt_url
 
     parse_mqtt_url(args.publish.replace("{device}", "device"))  # a malformed URL fails here, not on every device
     import shlex

@@ -89,7 +89,7 @@ MODEL_INFO_FLAGS = ("task", "decoder", "labels", "size", "resize", "color", "mea
 
 def load_model(args: argparse.Namespace) -> Any:
     """``edgevision.load`` with the flags given on the command line."""
-    from ..model import load
+    from ..loading import load
 
     info = {k: getattr(args, k) for k in MODEL_INFO_FLAGS if getattr(args, k, None) is not None}
     if info.get("decoder") and "task" not in info:

@@ -88,7 +88,8 @@ def digest(path: str | Path | ModelBytes) -> dict[str, Any]:
     if not isinstance(path, ModelBytes) and not Path(path).is_file():
         raise ModelFileError(f"expected a model file, got missing path {str(path)!r}")
     if suffix == ".tflite":
-        from .tflite import read_tflite, summary
+        from .tflite import read_tflite
+        from .tflite_summary import summary
 
         source = as_model_bytes(path)
         return {"format": "tflite", **summary(read_tflite(source.data, name=source.name))}

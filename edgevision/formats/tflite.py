@@ -11,6 +11,8 @@ walked, so a 14 MB model verifies in a few milliseconds.
 Only struct (and mmap) are used: no TensorFlow, no ``flatbuffers`` package.
 
 Field slots follow LiteRT's schema.fbs (``ai_edge_litert/schema_py_generated.py``).
+The graph's dataclasses are in ``tflite_graph``, its digest (``summary``) in
+``tflite_summary``; both are importable from here too.
 
 Example:
     >>> graph = read_tflite("model.tflite")                          # doctest: +SKIP
@@ -25,114 +27,16 @@ import math
 import mmap
 import os
 import struct
-from collections import Counter
-from dataclasses import dataclass
-from typing import Any
 
 from edgevision.errors import ModelFileError
 from edgevision.formats._flatbuf import I8, I32, U8, U32, U64, Bytes, FlatBuffer, Table
+from edgevision.formats.tflite_graph import FLOAT_DTYPES, OpCode, Operator, Quant, Subgraph, Tensor, TFLiteGraph
 from edgevision.formats.tflite_ops import BUILTIN_OPS, TENSOR_TYPES
+from edgevision.formats.tflite_summary import summary
 
 __all__ = ["OpCode", "Operator", "Quant", "Subgraph", "TFLiteGraph", "Tensor", "read_tflite", "summary"]
 
-FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
-#: Ops that convert between float and integer: counted apart, not as float or int.
-BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 _OPTIONAL = -1  # an absent optional operand (kTfLiteOptionalTensor)
-
-
-@dataclass(frozen=True, slots=True)
-class Quant:
-    """Affine quantisation: ``real = scale * (q - zero_point)``, per tensor or per channel."""
-
-    scale: tuple[float, ...]
-    zero_point: tuple[int, ...]
-    quantized_dimension: int = 0
-
-    @property
-    def per_channel(self) -> bool:
-        return len(self.scale) > 1
-
-
-@dataclass(frozen=True, slots=True)
-class Tensor:
-    """One tensor of a subgraph; ``is_constant`` is true for weights stored in the file."""
-
-    name: str
-    shape: tuple[int, ...]
-    shape_signature: tuple[int, ...] | None  # None when the file stores none (= shape)
-    dtype: str  # numpy-style: "float32", "int8", "uint8", "int32", "bool", ...
-    quantization: Quant | None
-    buffer: int
-    is_variable: bool = False
-    is_constant: bool = False
-
-    @property
-    def is_dynamic(self) -> bool:
-        return self.shape_signature is not None and -1 in self.shape_signature
-
-
-@dataclass(frozen=True, slots=True)
-class Operator:
-    """One node: an index into ``TFLiteGraph.operator_codes`` and tensor indices (-1 = absent)."""
-
-    opcode_index: int
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OpCode:
-    """An operator kind: builtin name ("CONV_2D", or "CUSTOM" with ``custom`` set) and version."""
-
-    builtin: str
-    custom: str | None = None
-    version: int = 1
-
-    @property
-    def name(self) -> str:
-        """The name LiteRT reports: the custom code for CUSTOM ops, else the builtin name."""
-        return self.custom if self.builtin == "CUSTOM" and self.custom else self.builtin
-
-
-@dataclass(frozen=True, slots=True)
-class Subgraph:
-    """Tensors, the graph's input/output tensor indices, and operators in execution order."""
-
-    name: str
-    tensors: tuple[Tensor, ...]
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    operators: tuple[Operator, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TFLiteGraph:
-    """The verified structure of a ``.tflite`` file; subgraph 0 is the one LiteRT runs."""
-
-    version: int
-    description: str
-    subgraphs: tuple[Subgraph, ...]
-    operator_codes: tuple[OpCode, ...]
-    num_buffers: int
-    buffer_has_data: tuple[bool, ...]  # per buffer: holds bytes (inline or after the flatbuffer)
-    metadata: tuple[str, ...] = ()  # the names of the model's metadata entries (TFLITE_METADATA, ...)
-
-    @property
-    def inputs(self) -> list[Tensor]:
-        """Input tensors of subgraph 0."""
-        main = self.subgraphs[0]
-        return [main.tensors[i] for i in main.inputs]
-
-    @property
-    def outputs(self) -> list[Tensor]:
-        """Output tensors of subgraph 0."""
-        main = self.subgraphs[0]
-        return [main.tensors[i] for i in main.outputs]
-
-    def op_name(self, op: Operator) -> str:
-        """The name of ``op``'s kind, e.g. "CONV_2D" or "TFLite_Detection_PostProcess"."""
-        return self.operator_codes[op.opcode_index].name
 
 
 def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview, *, name: str | None = None) -> TFLiteGraph:
@@ -354,69 +258,3 @@ def _check_range(indices: tuple[int, ...], low: int, high: int, where: str, kind
     if indices and (min(indices) < low or max(indices) >= high):
         bad = next(i for i in indices if not low <= i < high)
         raise ModelFileError(f"expected {kind} indices in {where} within [{low}, {high}), got {bad}")
-
-
-def summary(graph: TFLiteGraph) -> dict[str, Any]:
-    """A plain-dict digest of ``graph`` for ``edgevision inspect`` (printable, JSON-able).
-
-    Inputs/outputs are those of subgraph 0; op counts cover every subgraph.
-    An op is a float op when its first non-constant input (else its first
-    output) is float; QUANTIZE/DEQUANTIZE are counted apart as boundaries.
-    ``fully_quantized`` means no op reads or writes a non-constant float tensor.
-
-    Example:
-        >>> s = summary(read_tflite("model_int8.tflite"))      # doctest: +SKIP
-        >>> s["inputs"][0]["quantization"], s["fully_quantized"]  # doctest: +SKIP
-        ({'scale': 0.0039, 'zero_point': 0}, True)
-    """
-    counts: Counter[str] = Counter()
-    boundary: Counter[str] = Counter()
-    float_ops = int_ops = 0
-    fully_quantized = True
-    for sub in graph.subgraphs:
-        tensors = sub.tensors
-        for op in sub.operators:
-            name = graph.op_name(op)
-            counts[name] += 1
-            live = [tensors[i] for i in op.inputs if i >= 0 and not tensors[i].is_constant]
-            live_outputs = [tensors[i] for i in op.outputs if i >= 0]
-            if any(t.dtype in FLOAT_DTYPES for t in live + live_outputs):
-                fully_quantized = False
-            if name in BOUNDARY_OPS:
-                boundary[name] += 1
-                continue
-            first = next(iter(live or live_outputs), None)
-            if first is not None and first.dtype in FLOAT_DTYPES:
-                float_ops += 1
-            else:
-                int_ops += 1
-    return {
-        "version": graph.version,
-        "description": graph.description,
-        "subgraphs": len(graph.subgraphs),
-        "inputs": [_describe(t) for t in graph.inputs],
-        "outputs": [_describe(t) for t in graph.outputs],
-        "ops": _by_count(counts),
-        "float_ops": float_ops,
-        "int_ops": int_ops,
-        "boundary_ops": _by_count(boundary),
-        "fully_quantized": fully_quantized,
-        "metadata_entries": list(graph.metadata),
-    }
-
-
-def _by_count(counts: Counter[str]) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _describe(t: Tensor) -> dict[str, Any]:
-    info: dict[str, Any] = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
-    if t.is_dynamic:
-        info["shape_signature"] = list(t.shape_signature or ())
-    q = t.quantization
-    if q is not None:
-        if q.per_channel:
-            info["quantization"] = f"per-channel ({len(q.scale)})"
-        else:
-            info["quantization"] = {"scale": q.scale[0], "zero_point": q.zero_point[0]}
-    return info
