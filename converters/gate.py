@@ -51,8 +51,12 @@ def worst_layers(report: dict[str, Any], count: int) -> list[str]:
 
 def apply_gate(task: str, fmt: str, precision: str, output: Any, fid: dict[str, Any],
                rebuild: Callable[[tuple[str, ...]], tuple[Any, dict[str, Any]]],
-               log: Callable[[str], None], *, enabled: bool = True) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
-    """(output, fidelity, what the gate did) for one int8 artifact; ``rebuild(float_layers)`` builds and measures."""
+               log: Callable[[str], None], *, enabled: bool = True,
+               hint: str = "") -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """(output, fidelity, what the gate did) for one int8 artifact; ``rebuild(float_layers)`` builds and measures.
+
+    ``hint``: what else to try, said where no layer can stay float (a full-integer format).
+    """
     gate = gate_of(task)
     if precision != "int8" or passes(fid, gate) or gate is None:
         return output, fid, None
@@ -61,8 +65,9 @@ def apply_gate(task: str, fmt: str, precision: str, output: Any, fid: dict[str, 
     if not enabled:
         return output, fid, {**said, "kept": "full int8 (mixed precision turned off)"}
     if not FORMATS[fmt].float_layers:
-        log(f"int8 gate: {name} {fid[name]:.4f} < {bar}: {fmt} is full-integer, no layer can stay float")
-        return output, fid, {**said, "kept": f"full int8: {fmt} takes no float layer"}
+        log(f"int8 gate: {name} {fid[name]:.4f} < {bar}: {fmt} is full-integer, no layer can stay float"
+            + (f"; {hint}" if hint else ""))
+        return output, fid, {**said, "kept": f"full int8: {fmt} takes no float layer", **({"try": hint} if hint else {})}
     best: tuple[Any, dict[str, Any], tuple[str, ...]] = (output, fid, ())
     head = [str(n) for n in output.report.get("layers", {}).get("head", [])]  # the head's final ops, if not float yet
     plans = ([tuple(head)] if head else []) + [tuple(dict.fromkeys(head + worst_layers(output.report, count)))

@@ -119,6 +119,14 @@ class Session:
         return cls(model, work, source, info, calib, held, ref_results, n_classes, ref_truth, io_dtype, log,
                    warnings=warnings, head_split=split)
 
+    def _onnx_hint(self) -> str:
+        """What to try when a full-integer build of a TensorFlow detector misses the gate: its ONNX export, where
+        the head is cut into groups (converters/heads.py), which the Keras/SavedModel route leaves whole."""
+        if self.head_split is None or self.source.kind not in ("keras", "savedmodel"):
+            return ""
+        return ("its ONNX export (python -m tf2onnx.convert) converts with the head cut into boxes and scores, each "
+                "on an int8 scale of its own (README: int8 that keeps a detector's boxes)")
+
     def build(self, profile: Target, precision: str) -> tuple[ArtifactReport, Artifact, dict[str, Path]]:
         """Build (or reuse) the artifact one target needs, measure its fidelity: (report, manifest entry, files)."""
         from .gate import apply_gate
@@ -134,7 +142,7 @@ class Session:
 
         output, fid = measured()
         output, fid, gated = apply_gate(self.info.task, profile.artifact.format, precision, output, fid, measured, self.log,
-                                        enabled=self.mixed_precision)
+                                        enabled=self.mixed_precision, hint=self._onnx_hint())
         input_spec, output_specs = specs[id(output)]
         if fid["drop"] > FLAG_DROP:  # said even without --max-drop: in the table, on stderr and in the manifest
             fid["flagged"] = f"drop {fid['drop']:.4f} > {FLAG_DROP} ({fid['drop_metric']})"

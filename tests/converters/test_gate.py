@@ -48,6 +48,15 @@ def test_the_edge_tpu_keeps_its_full_integer_artifact():
     assert gate["kept"] == "full int8: edgetpu-tflite takes no float layer" and fid == {"boxes_kept": 0.9}
 
 
+def test_a_full_integer_miss_says_what_else_to_try_when_there_is_something():
+    said: list[str] = []
+    _out, _fid, gate = apply_gate("detection", "edgetpu-tflite", "int8", _output(), {"boxes_kept": 0.9}, pytest.fail,
+                                  said.append, hint="its ONNX export converts with the head cut")
+    assert gate["try"] == "its ONNX export converts with the head cut"
+    assert said == ["int8 gate: boxes_kept 0.9000 < 0.98: edgetpu-tflite is full-integer, no layer can stay float; "
+                    "its ONNX export converts with the head cut"]
+
+
 def test_passing_fp32_and_turned_off_builds_are_left_alone():
     assert apply_gate("detection", "tflite", "int8", _output(), {"boxes_kept": 0.99}, pytest.fail, print)[2] is None
     assert apply_gate("detection", "tflite", "fp32", _output(), {"boxes_kept": 0.5}, pytest.fail, print)[2] is None
