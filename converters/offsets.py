@@ -22,7 +22,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,8 +166,3 @@ def embed_offsets(path: Path, offsets: Mapping[str, np.ndarray]) -> list[str]:
 
 def _name(meta: Any) -> str:
     return meta.name.decode() if isinstance(meta.name, bytes) else str(meta.name)
-
-
-def describe(entries: Sequence[str], how: str) -> dict[str, Any]:
-    """The manifest's note on lifted offsets (the converter settings)."""
-    return {"done": how, "carried_by": list(entries), "in": f"the .tflite's metadata entry {json.dumps(METADATA_NAME)}"}
