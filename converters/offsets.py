@@ -39,6 +39,11 @@ def lift_offsets(model: Any, outputs: Sequence[str]) -> tuple[Any, dict[str, np.
     """``model`` without the constant adds at the end of ``outputs``: (cut model, {output: constant}, what was done).
 
     Nothing lifted (and ``model`` returned as it is) when no such add is found or the difference is not constant.
+
+    Example:
+        >>> cut, offsets, how = lift_offsets(onnx.load("head_split.onnx"), ["output0_boxes"])   # doctest: +SKIP
+        >>> offsets["output0_boxes"][0, 0, :3]                                                  # doctest: +SKIP
+        array([-4.,  4., 12.], dtype=float32)
     """
     import onnx
 
@@ -128,6 +133,10 @@ def embed_offsets(path: Path, offsets: Mapping[str, np.ndarray]) -> list[str]:
     Each is matched to the artifact output of the same shape (or its last two axes swapped, then transposed);
     ConversionError when none or several match. Written to a temporary name, then renamed. Returns the
     artifact output names that carry an offset.
+
+    Example:
+        >>> embed_offsets(Path("det_int8.tflite"), offsets)          # doctest: +SKIP
+        ['PartitionedCall:0']
     """
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils

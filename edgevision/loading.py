@@ -33,12 +33,20 @@ INPUT_OPTIONS = ("size", "layout", "color", "resize", "mean", "std", "scale", "p
 
 
 def model_info_keys() -> tuple[str, ...]:
-    """The keyword arguments ``load`` takes for a bare model file (the decoders' options as registered now)."""
+    """The keyword arguments ``load`` takes for a bare model file (the decoders' options as registered now).
+
+    >>> {"task", "labels", "mean", "score_threshold"} <= set(model_info_keys())
+    True
+    """
     return ("task", "decoder", "labels", *INPUT_OPTIONS, *decoder_option_names())
 
 
 def read_labels(labels: Any) -> list[str]:
-    """Labels from a list, or from a text file with one label per line."""
+    """Labels from a list, or from a text file with one label per line.
+
+    >>> read_labels(["cat", 7]), read_labels(None)
+    (['cat', '7'], [])
+    """
     if labels is None:
         return []
     if isinstance(labels, (str, Path)):
@@ -49,7 +57,11 @@ def read_labels(labels: Any) -> list[str]:
 
 
 def split_model_info(model_info: Mapping[str, Any]) -> tuple[str | None, str | None, list, dict, dict]:
-    """(task, decoder type, labels, InputFormat kwargs, decoder options) from flat keyword arguments."""
+    """(task, decoder type, labels, InputFormat kwargs, decoder options) from flat keyword arguments.
+
+    >>> split_model_info({"task": "detection", "labels": ["a"], "score_threshold": 0.5})
+    ('detection', None, ['a'], {}, {'score_threshold': 0.5})
+    """
     valid = model_info_keys()
     unknown = sorted(set(model_info) - set(valid))
     if unknown:
@@ -74,6 +86,12 @@ def load(path: str | Path, *, target: str = "auto", threads: int | None = None,
     decoder options (``score_threshold=``, ``iou_threshold=``, ``top_k=``, ...);
     what is not given is read from the model. Labels must be as many as the model's
     classes unless ``check_labels=False``.
+
+    Example:
+        >>> model = load("bundle/")                                              # doctest: +SKIP
+        >>> model = load("yolov8n.onnx", score_threshold=0.4)                   # doctest: +SKIP
+        >>> model.predict(rgb_image).to_dict()["detections"][0]["label"]        # doctest: +SKIP
+        'person'
     """
     if not isinstance(path, (str, Path)):
         raise ModelFileError(f"expected a path to a model file or bundle, got {type(path).__name__}")
@@ -130,7 +148,13 @@ def metadata_defaults(settings: Mapping[str, Any], given: Mapping[str, Any]) -> 
 def runtime_options(profile: dict[str, Any], backend: str | None, threads: int | None,
                     device: str | None) -> dict[str, Any]:
     """``open_backend``'s options: the profile's, unless ``backend`` names another runtime (then only its threads),
-    with ``threads`` and ``device`` given by the caller on top."""
+    with ``threads`` and ``device`` given by the caller on top.
+
+    >>> runtime_options({"backend": "litert", "delegate": "edgetpu"}, None, 2, "CPU")
+    {'backend': 'litert', 'delegate': 'edgetpu', 'threads': 2, 'device': 'CPU'}
+    >>> runtime_options({"backend": "litert", "delegate": "edgetpu", "threads": 4}, "onnxruntime", None, None)
+    {'threads': 4, 'backend': 'onnxruntime'}
+    """
     opts = dict(profile)
     if backend is not None and opts.get("backend") not in (None, backend):
         opts = {k: v for k, v in opts.items() if k == "threads"}  # device, providers, delegate are the profile's runtime's

@@ -70,7 +70,13 @@ def decode_offsets(blob: bytes, outputs: Sequence[Any], where: str) -> dict[int,
 
 
 def add_offsets(outs: Sequence[np.ndarray], specs: Sequence[Any], offsets: dict[int, np.ndarray]) -> list[np.ndarray]:
-    """``outs`` with each output that has an offset dequantised (its own scale) and the offset added, in float32."""
+    """``outs`` with each output that has an offset dequantised (its own scale) and the offset added, in float32.
+
+    >>> from edgevision.backends.base import TensorSpec
+    >>> spec = TensorSpec("boxes", (1, 2), np.dtype("uint8"), (0.5, 10))
+    >>> add_offsets([np.array([[10, 12]], np.uint8)], [spec], {0: np.array([[4.0, 8.0]], np.float32)})[0].tolist()
+    [[4.0, 9.0]]
+    """
     from .tasks.common import dequantize
 
     arrays = list(outs)
@@ -80,7 +86,12 @@ def add_offsets(outs: Sequence[np.ndarray], specs: Sequence[Any], offsets: dict[
 
 
 def float_specs(specs: Sequence[Any], offsets: dict[int, np.ndarray]) -> list[Any]:
-    """The output specs a decoder sees: float32, unquantised, where an offset is added first."""
+    """The output specs a decoder sees: float32, unquantised, where an offset is added first.
+
+    >>> from edgevision.backends.base import TensorSpec
+    >>> float_specs([TensorSpec("boxes", (1, 2), np.dtype("uint8"), (0.5, 10))], {0: np.zeros((1, 2))})[0].quant is None
+    True
+    """
     import dataclasses
 
     return [dataclasses.replace(s, dtype=np.dtype(np.float32), quant=None) if i in offsets else s
@@ -88,7 +99,12 @@ def float_specs(specs: Sequence[Any], offsets: dict[int, np.ndarray]) -> list[An
 
 
 def with_offsets(decode: Callable, specs: Sequence[Any], offsets: dict[int, np.ndarray]) -> Callable:
-    """``decode`` fed the outputs with their offsets added (``decode`` itself when there are none)."""
+    """``decode`` fed the outputs with their offsets added (``decode`` itself when there are none).
+
+    >>> decode = lambda outs, t: outs
+    >>> with_offsets(decode, [], {}) is decode
+    True
+    """
     if not offsets:
         return decode
     specs = list(specs)

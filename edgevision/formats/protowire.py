@@ -14,7 +14,11 @@ from typing import Any
 
 
 def varint(data: Any, pos: int, end: int) -> tuple[int, int]:
-    """(value, position after it) of the varint at ``data[pos]``, which must end before ``end``."""
+    """(value, position after it) of the varint at ``data[pos]``, which must end before ``end``.
+
+    >>> varint(b"\\xac\\x02", 0, 2)
+    (300, 2)
+    """
     value = shift = 0
     while True:
         if pos >= end or shift > 63:
@@ -29,7 +33,11 @@ def varint(data: Any, pos: int, end: int) -> tuple[int, int]:
 
 def length_fields(data: Any, start: int, end: int) -> list[tuple[int, int, int]]:
     """(field number, start, end) of every length-delimited field of the message in data[start:end]; the
-    message's other fields are skipped, and one that runs past ``end`` is a ValueError."""
+    message's other fields are skipped, and one that runs past ``end`` is a ValueError.
+
+    >>> length_fields(b"\\x12\\x01x\\x1a\\x00", 0, 5)      # field 2 "x", field 3 empty
+    [(2, 2, 3), (3, 5, 5)]
+    """
     found, pos = [], start
     while pos < end:
         key, pos = varint(data, pos, end)
