@@ -15,6 +15,7 @@ import _exporters as ex
 import _tf_exporters as tfx
 import numpy as np
 import pytest
+from _reference_nms import greedy_nms
 
 from edgevision.cli import main
 
@@ -35,23 +36,6 @@ def letterbox(image: np.ndarray, size: int = ex.SIZE, pad: int = 114) -> tuple[n
     return out, r, (left, top)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    order, keep = list(np.argsort(-scores, kind="stable")), []
-    while order:
-        i = order.pop(0)
-        keep.append(i)
-        rest = []
-        for j in order:
-            x1, y1 = np.maximum(boxes[i, :2], boxes[j, :2])
-            x2, y2 = np.minimum(boxes[i, 2:], boxes[j, 2:])
-            inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-            union = np.prod(boxes[i, 2:] - boxes[i, :2]) + np.prod(boxes[j, 2:] - boxes[j, :2]) - inter
-            if inter / union <= iou:
-                rest.append(j)
-        order = rest
-    return keep
-
-
 def reference(kind: str, outputs: np.ndarray, gain: float, pad: tuple[int, int], shape: tuple[int, int],
               conf: float = 0.25, iou: float = 0.7) -> list[tuple[str, list[float]]]:
     """(name, xyxy in image pixels) as Ultralytics' predict gives them: postprocess, then scale_boxes."""
@@ -67,7 +51,7 @@ def reference(kind: str, outputs: np.ndarray, gain: float, pad: tuple[int, int],
         boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)
         keep = list(np.flatnonzero(score > conf))
         offset = boxes[keep] + cid[keep, None] * 7680.0  # Ultralytics' class-offset NMS (max_wh)
-        kept = [keep[k] for k in nms(offset, score[keep], iou)]
+        kept = [keep[k] for k in greedy_nms(offset, score[keep], iou)]
         boxes, names = boxes[kept], [ex.LABELS[int(c)] for c in cid[kept]]
     boxes = (boxes - np.array([*pad, *pad])) / gain
     h, w = shape

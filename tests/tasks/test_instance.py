@@ -18,6 +18,7 @@ import io
 
 import numpy as np
 import pytest
+from _reference_nms import greedy_nms
 
 import edgevision
 from edgevision.errors import ModelError
@@ -35,23 +36,6 @@ def letterbox(sw, sh, iw, ih):
     gain = min(iw / sw, ih / sh)
     rw, rh = min(iw, max(1, round(sw * gain))), min(ih, max(1, round(sh * gain)))
     return gain, (rw, rh), ((iw - rw) // 2, (ih - rh) // 2)
-
-
-def greedy_nms(boxes, scores, iou_threshold):
-    order, keep = list(np.argsort(-scores, kind="stable")), []
-    while order:
-        i = order.pop(0)
-        keep.append(i)
-        rest = []
-        for j in order:
-            x1, y1 = max(boxes[i, 0], boxes[j, 0]), max(boxes[i, 1], boxes[j, 1])
-            x2, y2 = min(boxes[i, 2], boxes[j, 2]), min(boxes[i, 3], boxes[j, 3])
-            inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-            union = np.prod(boxes[i, 2:] - boxes[i, :2]) + np.prod(boxes[j, 2:] - boxes[j, :2]) - inter
-            if inter / union <= iou_threshold:
-                rest.append(j)
-        order = rest
-    return keep
 
 
 def reference_decode(det, protos, source_size, input_size, conf=0.25, iou=0.45, two_step=False):
