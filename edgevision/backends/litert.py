@@ -175,6 +175,8 @@ class LiteRTBackend(Backend):
         from ..formats.tflite import metadata_entry
         from ..offsets import METADATA_NAME, decode_offsets
 
+        if METADATA_NAME not in self.graph.metadata:  # read_tflite listed the entries already: most have none
+            return {}
         blob = metadata_entry(self.model_bytes.data, METADATA_NAME)
         return {} if blob is None else decode_offsets(blob, self.outputs, self.path.name)
 
